@@ -1,0 +1,3 @@
+module github.com/otklik/otklik
+
+go 1.26.8
