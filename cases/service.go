@@ -1,0 +1,6 @@
+package cases
+
+// Service is the cases service.
+type Service struct {
+	cfg Config
+}
