@@ -176,8 +176,8 @@ kafka_start() {
 	kafka_config
 	if [[ ! -f "$d/data/meta.properties" ]]; then
 		local id
-		id="$(kafka_java warn kafka.tools.StorageTool random-uuid 2>>"$(logfile kafka)")" ||
-			die "kafka-storage random-uuid failed"
+		# what `kafka-storage random-uuid` prints: 16 random bytes, URL-safe base64, unpadded
+		id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 		log "formatting Kafka storage $d/data (cluster id $id)"
 		kafka_java warn kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" \
 			>>"$(logfile kafka)" 2>&1 || {
@@ -192,11 +192,16 @@ kafka_start() {
 		-cp "$(libdir kafka)/*" kafka.Kafka "$d/server.properties"
 }
 
-# kafka_healthy: a real metadata round trip (DescribeCluster through the admin client).
+# kafka_healthy: a real metadata round trip. kafka_metadata.py (no JVM: cheap to poll) when
+# python3 is there, else ClusterTool's DescribeCluster through the Java admin client.
 kafka_healthy() {
 	port_open "$KAFKA_PORT" || return 1
-	kafka_java error org.apache.kafka.tools.ClusterTool cluster-id \
-		--bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+	if command -v python3 >/dev/null 2>&1; then
+		python3 "$SERVICES_SRC/kafka_metadata.py" "127.0.0.1:$KAFKA_PORT" 5 >/dev/null 2>&1
+	else
+		kafka_java error org.apache.kafka.tools.ClusterTool cluster-id \
+			--bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+	fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -297,7 +302,7 @@ elasticsearch_start() {
 }
 
 search_healthy() {
-	curl -fsS -o /dev/null --max-time 5 \
+	curl -fs -o /dev/null --max-time 5 \
 		"http://127.0.0.1:$1/_cluster/health?wait_for_status=yellow&timeout=2s"
 }
 

@@ -39,8 +39,13 @@ log "fetch done in $((SECONDS - t0))s (cache $CACHE)"
 
 failed=()
 up=()
+launched=()
 for s in "${services[@]}"; do
-	if ! launch "$s"; then
+	if running "$s"; then
+		log "$s already running (pid $(cat "$(pidfile "$s")"))"
+	elif launch "$s"; then
+		launched+=("$s")
+	else
 		failed+=("$s")
 	fi
 done
@@ -65,7 +70,13 @@ for s in "${failed[@]}"; do
 		stop "$s" >/dev/null 2>&1 || true
 	fi
 done
-((rc == 0)) || exit "$rc"
+if ((rc != 0)); then
+	# leave nothing half-started behind
+	for s in "${launched[@]}"; do
+		stop "$s" >/dev/null 2>&1 || true
+	done
+	exit "$rc"
+fi
 
 for s in "${up[@]}"; do
 	export_line "$s"
