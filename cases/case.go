@@ -280,7 +280,7 @@ type Event struct {
 	// Request is what the user sent, for the audit trail.
 	Request *Request `json:"request,omitempty"`
 	// Case is the case after the event; replaying events rebuilds the projection.
-	Case Case `json:"case"`
+	Case Case `json:"case,omitzero"`
 }
 
 // Request is the body of an action.

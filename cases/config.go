@@ -162,11 +162,16 @@ type Config struct {
 	Agencies []Agency `yaml:"agencies" json:"agencies"`
 	// Users who may use the API.
 	Users []User `yaml:"users" json:"-"`
-	// SourceTopic is the bus topic of classified publications. Default "classified".
+	// SourceTopic is the bus topic of classified publications. Default "otklik.classified"
+	// (pipeline.DefaultTopics).
 	SourceTopic string `yaml:"source_topic" json:"source_topic"`
+	// DeadLetter receives classified records the service cannot read, with the error in
+	// the headers. Default "otklik.deadletter" (pipeline.DefaultTopics).
+	DeadLetter string `yaml:"dead_letter" json:"dead_letter"`
 	// Group is the consumer group reading SourceTopic. Default "cases".
 	Group string `yaml:"group" json:"group"`
-	// Topic is the bus topic of case events. Default "cases".
+	// Topic is the bus topic of case events. Default "otklik.cases". It is the case
+	// store's source of truth: give it unlimited retention to rebuild from it.
 	Topic string `yaml:"topic" json:"topic"`
 	// RepeatWindow: a publication by the same author about the same place and topic, or
 	// with near-identical text, within this window of an earlier case is a repeat. Default
@@ -203,13 +208,16 @@ func (c *Config) SetDefaults() {
 		c.Agencies = DefaultAgencies()
 	}
 	if c.SourceTopic == "" {
-		c.SourceTopic = "classified"
+		c.SourceTopic = "otklik.classified"
+	}
+	if c.DeadLetter == "" {
+		c.DeadLetter = "otklik.deadletter"
 	}
 	if c.Group == "" {
 		c.Group = "cases"
 	}
 	if c.Topic == "" {
-		c.Topic = "cases"
+		c.Topic = "otklik.cases"
 	}
 	if c.RepeatWindow == 0 {
 		c.RepeatWindow = 30 * 24 * time.Hour
@@ -288,8 +296,8 @@ func (c *Config) Validate() error {
 		}
 		names[u.Name] = true
 	}
-	if c.SourceTopic == "" || c.Topic == "" || c.Group == "" || c.SourceTopic == c.Topic {
-		errs = append(errs, errors.New("source_topic, topic and group must be set, and the topics differ"))
+	if c.SourceTopic == "" || c.Topic == "" || c.Group == "" || c.DeadLetter == "" || c.SourceTopic == c.Topic || c.DeadLetter == c.Topic {
+		errs = append(errs, errors.New("source_topic, topic, dead_letter and group must be set, and topic differ from the others"))
 	}
 	if c.RepeatWindow < 0 || c.RepeatSimilarity <= 0 || c.RepeatSimilarity > 1 {
 		errs = append(errs, errors.New("repeat_window must be >= 0 and repeat_similarity in (0, 1]"))
