@@ -3,9 +3,80 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/otklik/otklik/classifier"
+	"github.com/otklik/otklik/classifier/eval"
 )
 
-// evalCmd is a placeholder until the eval subcommand lands.
-func evalCmd(_ context.Context, _ *cli, _ []string) error {
-	return errors.New("not implemented yet")
+// evalCmd evaluates the classifier on the labelled sets and prints a table per set.
+func evalCmd(_ context.Context, c *cli, args []string) error {
+	fs := newFlags(c, "eval", "eval [--shared DIR] [--set NAME[,NAME…]] [--model FILE | --no-model] [--errors N]")
+	shared := fs.String("shared", "", "shared directory (default: $OTKLIK_SHARED, ../shared from the working directory, then ../shared next to the repository root)")
+	sets := fs.String("set", strings.Join(eval.SetNames, ","), "sets to evaluate: "+strings.Join(eval.SetNames, ", "))
+	model := fs.String("model", "", "topic model written by otklik train (default: the embedded one, if any)")
+	noModel := fs.Bool("no-model", false, "dictionaries only, no topic model")
+	nerr := fs.Int("errors", 0, "print up to N misclassified rows per field")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	root, _ := eval.RepoRoot(wd)
+	dir := *shared
+	if dir == "" {
+		dir = c.getenv("OTKLIK_SHARED")
+	}
+	if dir == "" {
+		if st, err := os.Stat(filepath.Join(wd, "..", "shared")); err == nil && st.IsDir() {
+			dir = filepath.Join(wd, "..", "shared")
+		} else if root != "" {
+			dir = filepath.Join(filepath.Dir(root), "shared")
+		}
+	}
+	cfg := classifier.DefaultConfig()
+	cfg.ModelPath, cfg.NoModel = *model, *noModel
+	cl, err := classifier.New(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "classifier %s; shared data %s\n", cl.ModelID(), dir)
+	var failed []string
+	for _, name := range strings.Split(*sets, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		s, err := eval.Load(dir, root, name)
+		if errors.Is(err, eval.ErrNoData) {
+			fmt.Fprintf(c.stdout, "== %s: skipped (%v)\n", name, err)
+			continue
+		}
+		if err != nil {
+			failed = append(failed, name)
+			fmt.Fprintf(c.stderr, "otklik eval: %s: %v\n", name, err)
+			continue
+		}
+		rep := eval.Run(cl, s)
+		rep.Write(c.stdout)
+		if *nerr > 0 {
+			for _, f := range rep.Fields {
+				for i, e := range f.Errors {
+					if i >= *nerr {
+						break
+					}
+					fmt.Fprintf(c.stdout, "     ! %s %s: want %s, got %s\n", f.Name, e[0], e[1], e[2])
+				}
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("could not evaluate: %s", strings.Join(failed, ", "))
+	}
+	return nil
 }

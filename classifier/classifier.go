@@ -1,0 +1,281 @@
+// Package classifier decides, for every residents' publication, its topic, the
+// municipality of Saratov region it is about, its priority, and whether point 16 of the
+// regulation (obscene language, insults, threats) applies — and explains each decision by
+// the terms that made it.
+//
+// It is rule-based over hand-written dictionaries kept as data files under data/ (stems and
+// phrases with weights, a gazetteer, a point-16 lexicon), embedded in the binary, and can
+// combine its topic decision with a small naive Bayes model trained by `otklik train`. Text
+// is normalised first (look-alikes, masking, stretched letters; see Tokenize), and every
+// distinct word is analysed once and cached, which is what makes it fast.
+package classifier
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otklik/otklik"
+)
+
+//go:embed data/*.txt data/*.tsv
+var dataFS embed.FS
+
+// DataVersion names the version of the embedded dictionaries; it is part of Model.
+const DataVersion = "2026-11-29.1"
+
+// Topics lists the topic ids of the contract (spec/labels.md), in contract order.
+var topicIDs = [...]string{
+	"housing", "roads", "transport", "health", "education", "social", "waste", "ecology",
+	"landscaping", "culture", "sport", "agriculture", "economy", "safety", "animals", "other",
+}
+
+// Topics returns the 16 topic ids of the contract.
+func Topics() []string { return slices.Clone(topicIDs[:]) }
+
+// DefaultRouting returns the contract's default topic → agency routing. "other" routes to
+// nobody: the curator decides.
+func DefaultRouting() map[string]string {
+	return map[string]string{
+		"housing":     "Министерство строительства и жилищно-коммунального хозяйства области",
+		"roads":       "Министерство транспорта и дорожного хозяйства области",
+		"transport":   "Министерство транспорта и дорожного хозяйства области",
+		"health":      "Министерство здравоохранения области",
+		"education":   "Министерство образования области",
+		"social":      "Министерство труда и социальной защиты области",
+		"waste":       "Министерство природных ресурсов и экологии области",
+		"ecology":     "Министерство природных ресурсов и экологии области",
+		"landscaping": "Министерство строительства и жилищно-коммунального хозяйства области",
+		"culture":     "Министерство культуры области",
+		"sport":       "Министерство молодёжной политики и спорта области",
+		"agriculture": "Министерство сельского хозяйства области",
+		"economy":     "Министерство экономического развития области",
+		"safety":      "Комитет общественной безопасности области",
+		"animals":     "Управление ветеринарии области",
+		"other":       "",
+	}
+}
+
+// Config configures a Classifier.
+type Config struct {
+	// Routing overrides the default topic → agency routing, per topic id. A topic mapped to
+	// "" routes to the curator.
+	Routing map[string]string `yaml:"routing"`
+	// ModelPath is an optional topic model written by `otklik train`. Empty: the embedded
+	// model is used if one is embedded, otherwise dictionaries only.
+	ModelPath string `yaml:"model_path"`
+	// NoModel disables the topic model entirely (dictionaries only).
+	NoModel bool `yaml:"no_model"`
+	// Now returns the time stamped into ClassifiedAt (default time.Now).
+	Now func() time.Time `yaml:"-"`
+	// Metrics, when set, counts classifications and cache use.
+	Metrics *Metrics `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults: contract routing, embedded data, no external model.
+func DefaultConfig() Config {
+	return Config{Now: time.Now}
+}
+
+// SetDefaults fills zero fields with defaults.
+func (c *Config) SetDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	for topic := range c.Routing {
+		if !slices.Contains(topicIDs[:], topic) {
+			errs = append(errs, fmt.Errorf("routing: unknown topic %q (want one of %s)", topic, strings.Join(topicIDs[:], ", ")))
+		}
+	}
+	if c.ModelPath != "" {
+		if _, err := os.Stat(c.ModelPath); err != nil {
+			errs = append(errs, fmt.Errorf("model_path: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Classifier classifies publications. It is safe for concurrent use.
+type Classifier struct {
+	cfg      Config
+	routing  map[string]string
+	toxic    *toxicLexicon
+	topics   *termDict
+	gaz      *gazetteer
+	prio     *priorityRules
+	model    *Model
+	cache    *wordCache
+	metrics  *Metrics
+	model_id string
+	bufs     sync.Pool
+}
+
+// New loads the embedded data and the optional model. It fails fast on a bad config or
+// bad data.
+func New(cfg Config) (*Classifier, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("classifier config: %w", err)
+	}
+	c := &Classifier{cfg: cfg, cache: newWordCache(), metrics: cfg.Metrics}
+	c.routing = DefaultRouting()
+	for k, v := range cfg.Routing {
+		c.routing[k] = v
+	}
+	read := func(name string) (string, error) {
+		b, err := dataFS.ReadFile("data/" + name)
+		if err != nil {
+			return "", fmt.Errorf("classifier data: %w", err)
+		}
+		return string(b), nil
+	}
+	s, err := read("toxic.txt")
+	if err != nil {
+		return nil, err
+	}
+	if c.toxic, err = parseToxic(s); err != nil {
+		return nil, fmt.Errorf("classifier data: %w", err)
+	}
+	if s, err = read("topics.tsv"); err != nil {
+		return nil, err
+	}
+	if c.topics, err = parseTopics(s); err != nil {
+		return nil, fmt.Errorf("classifier data: %w", err)
+	}
+	if s, err = read("gazetteer.txt"); err != nil {
+		return nil, err
+	}
+	if c.gaz, err = parseGazetteer(s); err != nil {
+		return nil, fmt.Errorf("classifier data: %w", err)
+	}
+	if s, err = read("priority.tsv"); err != nil {
+		return nil, err
+	}
+	if c.prio, err = parsePriority(s); err != nil {
+		return nil, fmt.Errorf("classifier data: %w", err)
+	}
+	c.model_id = "otklik-rules/" + DataVersion
+	if !cfg.NoModel {
+		var m *Model
+		if cfg.ModelPath != "" {
+			b, err := os.ReadFile(cfg.ModelPath)
+			if err != nil {
+				return nil, fmt.Errorf("classifier model: %w", err)
+			}
+			if m, err = ParseModel(b); err != nil {
+				return nil, fmt.Errorf("classifier model %s: %w", cfg.ModelPath, err)
+			}
+		} else if b, err := dataFS.ReadFile("data/model.tsv"); err == nil {
+			if m, err = ParseModel(b); err != nil {
+				return nil, fmt.Errorf("embedded classifier model: %w", err)
+			}
+		}
+		if m != nil {
+			c.model = m
+			c.model_id += "+nb/" + m.ID
+		}
+	}
+	if c.metrics != nil {
+		c.metrics.attach(c.cache)
+	}
+	return c, nil
+}
+
+// ModelID names the classifier and its data version, as stamped into Classification.Model.
+func (c *Classifier) ModelID() string { return c.model_id }
+
+// analysis is the per-call scratch space.
+type analysis struct {
+	toks  []Token
+	infos []*wordInfo
+	words []string // Text of the Word and Hashtag tokens, in order
+	stems []string
+	wpos  []int // token index of each entry of words
+}
+
+func (c *Classifier) info(w string) *wordInfo {
+	return c.cache.get(w, c.analyseWord)
+}
+
+// analyseWord computes the info of one word (a cache miss).
+func (c *Classifier) analyseWord(w string) *wordInfo {
+	wi := &wordInfo{stem: Stem(w)}
+	c.toxic.analyse(w, wi)
+	wi.topics = c.topics.wordHits(w, wi.stem)
+	wi.prio = c.prio.dict.wordHits(w, wi.stem)
+	return wi
+}
+
+func (c *Classifier) analyse(text string) *analysis {
+	a, _ := c.bufs.Get().(*analysis)
+	if a == nil {
+		a = &analysis{}
+	}
+	a.toks = Tokenize(text, a.toks)
+	a.infos = a.infos[:0]
+	a.words = a.words[:0]
+	a.stems = a.stems[:0]
+	a.wpos = a.wpos[:0]
+	for i, t := range a.toks {
+		switch t.Kind {
+		case Word, Hashtag, Joined:
+			wi := c.info(t.Text)
+			a.infos = append(a.infos, wi)
+			if t.Kind != Joined {
+				a.words = append(a.words, t.Text)
+				a.stems = append(a.stems, wi.stem)
+				a.wpos = append(a.wpos, i)
+			}
+		default:
+			a.infos = append(a.infos, nil)
+		}
+	}
+	return a
+}
+
+// Classify sets p.Class from p.Text, p.Kind, p.Engagement and p.Author.Followers.
+func (c *Classifier) Classify(p *otklik.Publication) {
+	p.Class = c.classify(p.Text, p.Kind, p.Engagement, p.Author.Followers)
+	if c.metrics != nil {
+		c.metrics.observe(p.Class)
+	}
+}
+
+func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engagement, followers int64) *otklik.Classification {
+	a := c.analyse(text)
+	defer c.bufs.Put(a)
+	expl := map[string][]otklik.Evidence{}
+	cl := &otklik.Classification{Drop: []otklik.DropReason{}, Explanation: expl, Model: c.model_id, ClassifiedAt: c.cfg.Now()}
+
+	tr := toxicResult{evidence: expl}
+	c.detectToxic(a.toks, a.infos, a.words, &tr)
+	cl.Drop = append(cl.Drop, tr.reasons...)
+
+	topic, tev := c.topicOf(a)
+	cl.Topic = topic
+	if len(tev) > 0 {
+		expl["topic"] = tev
+	}
+	loc, lev := c.gaz.locate(a)
+	cl.Location = loc
+	if len(lev) > 0 {
+		expl["location"] = lev
+	}
+	pr, pev := c.prio.decide(a, text, kind, eng, followers)
+	cl.Priority = pr
+	if len(pev) > 0 {
+		expl["priority"] = pev
+	}
+	cl.Agency = c.routing[topic]
+	return cl
+}

@@ -1,0 +1,67 @@
+package classifier
+
+import (
+	"sync"
+
+	"github.com/otklik/otklik"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what the classifier does. Labels are bounded: topic ids, priorities and
+// drop reasons of the contract.
+//
+//	otklik_classifier_classifications_total{topic,priority}
+//	otklik_classifier_dropped_total{reason}
+//	otklik_classifier_word_cache_hits_total, otklik_classifier_word_cache_misses_total,
+//	otklik_classifier_word_cache_resets_total
+type Metrics struct {
+	classified *prometheus.CounterVec
+	dropped    *prometheus.CounterVec
+	reg        prometheus.Registerer
+	once       sync.Once
+}
+
+// NewMetrics creates the classifier's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		reg: reg,
+		classified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "otklik_classifier_classifications_total",
+			Help: "Publications classified, by topic and priority.",
+		}, []string{"topic", "priority"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "otklik_classifier_dropped_total",
+			Help: "Point-16 reasons found, by reason (a publication may have several).",
+		}, []string{"reason"}),
+	}
+	for _, c := range []prometheus.Collector{m.classified, m.dropped} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// attach registers the cache counters of a classifier (the first one attached).
+func (m *Metrics) attach(c *wordCache) {
+	m.once.Do(func() {
+		for _, f := range []struct {
+			name, help string
+			get        func() float64
+		}{
+			{"otklik_classifier_word_cache_hits_total", "Words found in the word-analysis cache.", func() float64 { return float64(c.hits.Load()) }},
+			{"otklik_classifier_word_cache_misses_total", "Words analysed (stemmed, matched) because they were not cached.", func() float64 { return float64(c.misses.Load()) }},
+			{"otklik_classifier_word_cache_resets_total", "Cache shards emptied because they reached their bound.", func() float64 { return float64(c.resets.Load()) }},
+		} {
+			// A second classifier on the same registry keeps the first one's counters.
+			_ = m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: f.name, Help: f.help}, f.get))
+		}
+	})
+}
+
+func (m *Metrics) observe(cl *otklik.Classification) {
+	m.classified.WithLabelValues(cl.Topic, string(cl.Priority)).Inc()
+	for _, r := range cl.Drop {
+		m.dropped.WithLabelValues(string(r)).Inc()
+	}
+}

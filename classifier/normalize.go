@@ -1,0 +1,441 @@
+package classifier
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// TokenKind tells words from the other kinds of tokens a text is split into.
+type TokenKind uint8
+
+// Token kinds.
+const (
+	// Word is a run of letters (and digits or masking characters inside a word).
+	Word TokenKind = iota
+	// Number is a run of digits.
+	Number
+	// URL is a link (http://, https://, www.).
+	URL
+	// Mention is an @name.
+	Mention
+	// Hashtag is a #tag; its Text is the tag without '#', normalised like a word.
+	Hashtag
+	// Joined is a word spelt out in separated letters («х.у.й», «б л я»), glued back. It
+	// overlaps the single-letter words it was made of and is only used by the point-16 check.
+	Joined
+)
+
+// String names the kind.
+func (k TokenKind) String() string {
+	switch k {
+	case Word:
+		return "word"
+	case Number:
+		return "number"
+	case URL:
+		return "url"
+	case Mention:
+		return "mention"
+	case Hashtag:
+		return "hashtag"
+	case Joined:
+		return "joined"
+	}
+	return "unknown"
+}
+
+// Token is one unit of a normalised text.
+type Token struct {
+	Kind TokenKind
+	// Text is the normalised form: lower case, ё→е, NFKC, Latin and digit look-alikes folded
+	// to Cyrillic in otherwise Cyrillic words, stretched letters squeezed. Masking characters
+	// inside a word («е*аный») are kept as '*'.
+	Text string
+	// Cap reports that the word began with an upper-case letter in the original text.
+	Cap bool
+	// SentenceStart reports that the word is the first of a sentence (or of the text).
+	SentenceStart bool
+	// Masked reports that the word contains a masking character ('*').
+	Masked bool
+	// Dash reports that a free-standing dash («—», «-») came right before the token.
+	Dash bool
+}
+
+// Normalize returns the normalised text: its tokens' Text joined by single spaces. It is
+// the function the fuzz test exercises; classification works on Tokenize.
+func Normalize(s string) string {
+	toks := Tokenize(s, nil)
+	var b strings.Builder
+	for i, t := range toks {
+		if t.Kind == Joined {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		if t.Kind == Hashtag {
+			b.WriteByte('#')
+		}
+		b.WriteString(t.Text)
+	}
+	return b.String()
+}
+
+// needsNFKC reports whether s has anything outside ASCII and the basic Cyrillic block, the
+// only case where NFKC can change it (composed Cyrillic letters are already NFC and have no
+// compatibility decomposition).
+func needsNFKC(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 {
+			continue
+		}
+		// Basic Cyrillic U+0400–U+04FF is encoded as 0xD0–0xD3 followed by one byte.
+		if c >= 0xD0 && c <= 0xD3 && i+1 < len(s) {
+			i++
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// prepare makes s valid UTF-8 and NFKC.
+func prepare(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, " ")
+	}
+	if needsNFKC(s) {
+		s = norm.NFKC.String(s)
+	}
+	return s
+}
+
+func isCyr(r rune) bool { return r >= 0x0400 && r <= 0x04FF }
+
+// maskRune reports characters used to mask letters inside words.
+func maskRune(r rune) bool {
+	switch r {
+	case '*', '@', '#', '$', '%', '…':
+		return true
+	}
+	return false
+}
+
+// lookalike folds a Latin letter or digit that looks like a Cyrillic letter, in the case
+// it was written. ok is false when r has no look-alike.
+func lookalike(r rune) (rune, bool) {
+	switch r {
+	case 'A', 'a':
+		return 'а', true
+	case 'B':
+		return 'в', true
+	case 'b':
+		return 'б', true
+	case 'C', 'c':
+		return 'с', true
+	case 'E', 'e':
+		return 'е', true
+	case 'H':
+		return 'н', true
+	case 'K', 'k':
+		return 'к', true
+	case 'M', 'm':
+		return 'м', true
+	case 'O', 'o':
+		return 'о', true
+	case 'P', 'p':
+		return 'р', true
+	case 'T':
+		return 'т', true
+	case 'X', 'x':
+		return 'х', true
+	case 'Y', 'y':
+		return 'у', true
+	case 'u':
+		return 'и', true
+	case 'n':
+		return 'п', true
+	case '0':
+		return 'о', true
+	case '3':
+		return 'з', true
+	case '6':
+		return 'б', true
+	case '4':
+		return 'ч', true
+	case '@':
+		return 'а', true
+	}
+	return 0, false
+}
+
+// Tokenize splits s into normalised tokens, appending to buf (which may be nil).
+func Tokenize(s string, buf []Token) []Token {
+	s = prepare(s)
+	toks := buf[:0]
+	sentence, dash := true, false
+	i := 0
+	var piece []rune
+	for i < len(s) {
+		// Skip separators, noting sentence ends.
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && !maskRune(r)) {
+			switch r {
+			case '.', '!', '?', '\n', '…':
+				sentence = true
+			case '—', '–', '-':
+				dash = true
+			}
+			i += n
+			continue
+		}
+		// A chunk is a run of non-space characters.
+		j := i
+		for j < len(s) {
+			r2, n2 := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r2) {
+				break
+			}
+			j += n2
+		}
+		chunk := s[i:j]
+		if k := special(chunk); k > 0 {
+			kind, text, used := specialToken(chunk, k)
+			if text != "" {
+				toks = append(toks, Token{Kind: kind, Text: text, SentenceStart: sentence, Dash: dash})
+				sentence, dash = false, false
+			}
+			i += used
+			continue
+		}
+		// Split the chunk into word pieces at punctuation (hyphens, dots, commas …).
+		p := i
+		for p < j {
+			r2, n2 := utf8.DecodeRuneInString(s[p:])
+			if !(unicode.IsLetter(r2) || unicode.IsDigit(r2) || maskRune(r2)) {
+				switch r2 {
+				case '.', '!', '?', '…':
+					sentence = true
+				}
+				p += n2
+				continue
+			}
+			piece = piece[:0]
+			q := p
+			for q < j {
+				r3, n3 := utf8.DecodeRuneInString(s[q:])
+				if !(unicode.IsLetter(r3) || unicode.IsDigit(r3) || maskRune(r3)) {
+					break
+				}
+				piece = append(piece, r3)
+				q += n3
+			}
+			if t, ok := makeWord(piece); ok {
+				t.SentenceStart, t.Dash = sentence, dash
+				toks = append(toks, t)
+				sentence, dash = false, false
+			}
+			p = q
+		}
+		i = j
+	}
+	return joinSpelled(toks)
+}
+
+// special tells whether chunk starts a URL (1), mention (2) or hashtag (3).
+func special(chunk string) int {
+	lc := chunk
+	if len(lc) > 8 {
+		lc = lc[:8]
+	}
+	lc = strings.ToLower(lc)
+	if strings.HasPrefix(lc, "http://") || strings.HasPrefix(lc, "https://") || strings.HasPrefix(lc, "www.") {
+		return 1
+	}
+	if len(chunk) > 2 && (chunk[0] == '@' || chunk[0] == '#') {
+		r, _ := utf8.DecodeRuneInString(chunk[1:])
+		if chunk[0] == '@' && (r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_')) {
+			return 2
+		}
+		if chunk[0] == '#' && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return 3
+		}
+	}
+	return 0
+}
+
+// specialToken makes the token of a URL, mention or hashtag at the start of chunk and says
+// how many bytes it used.
+func specialToken(chunk string, k int) (TokenKind, string, int) {
+	switch k {
+	case 1:
+		end := len(chunk)
+		for end > 0 && strings.ContainsRune(".,;:!?)»\"'", rune(chunk[end-1])) {
+			end--
+		}
+		return URL, strings.ToLower(chunk[:end]), len(chunk)
+	case 2:
+		end := 1
+		for end < len(chunk) {
+			c := chunk[end]
+			if c < 0x80 && (c == '_' || c == '.' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')) {
+				end++
+				continue
+			}
+			break
+		}
+		for end > 1 && chunk[end-1] == '.' {
+			end--
+		}
+		return Mention, strings.ToLower(chunk[:end]), end
+	default:
+		end := 1
+		var rs []rune
+		for end < len(chunk) {
+			r, n := utf8.DecodeRuneInString(chunk[end:])
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+				break
+			}
+			rs = append(rs, r)
+			end += n
+		}
+		t, ok := makeWord(rs)
+		if !ok {
+			return Hashtag, "", end
+		}
+		return Hashtag, t.Text, end
+	}
+}
+
+// makeWord normalises one word piece.
+func makeWord(piece []rune) (Token, bool) {
+	letters, digits, cyr, masks := 0, 0, 0, 0
+	for _, r := range piece {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+			if isCyr(r) {
+				cyr++
+			}
+		case unicode.IsDigit(r):
+			digits++
+		default:
+			masks++
+		}
+	}
+	// Trim masking characters at the edges that are not part of a word («*важно*»), but
+	// keep a trailing run after letters («бл*», «нах**»).
+	for len(piece) > 0 && maskRune(piece[0]) && piece[0] != '@' {
+		piece = piece[1:]
+		masks--
+	}
+	if len(piece) == 0 || letters == 0 {
+		if digits > 0 && letters == 0 {
+			var b strings.Builder
+			for _, r := range piece {
+				if unicode.IsDigit(r) {
+					b.WriteRune(r)
+				}
+			}
+			if b.Len() > 0 {
+				return Token{Kind: Number, Text: b.String()}, true
+			}
+		}
+		return Token{}, false
+	}
+	t := Token{Kind: Word, Cap: unicode.IsUpper(piece[0])}
+	fold := cyr > 0
+	foldDigits := fold && letters > digits
+	out := make([]rune, 0, len(piece))
+	for _, r := range piece {
+		switch {
+		case fold && (r < 0x80 || r == '@'):
+			if unicode.IsDigit(r) && !foldDigits {
+				break
+			}
+			if c, ok := lookalike(r); ok {
+				r = c
+			} else if maskRune(r) {
+				r = '*'
+			}
+		case maskRune(r):
+			r = '*'
+		}
+		r = unicode.ToLower(r)
+		if r == 'ё' {
+			r = 'е'
+		}
+		if r == '*' {
+			t.Masked = true
+		}
+		out = append(out, r)
+	}
+	text := squeeze(out)
+	if text == "" || text == "*" {
+		return Token{}, false
+	}
+	t.Text = text
+	return t, true
+}
+
+// squeeze turns runs of three or more identical letters into one («оооочень» → «очень»)
+// and runs of masking stars into one star; digits are left alone.
+func squeeze(rs []rune) string {
+	var b strings.Builder
+	b.Grow(len(rs) * 2)
+	for i := 0; i < len(rs); {
+		j := i + 1
+		for j < len(rs) && rs[j] == rs[i] {
+			j++
+		}
+		r := rs[i]
+		n := j - i
+		switch {
+		case unicode.IsDigit(r):
+		case r == '*':
+			n = 1
+		case n >= 3:
+			n = 1
+		}
+		for k := 0; k < n; k++ {
+			b.WriteRune(r)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// joinSpelled appends a Joined token for every run of three or more single-letter words
+// («х у й», «б.л.я.т.ь»).
+func joinSpelled(toks []Token) []Token {
+	n := len(toks)
+	for i := 0; i < n; {
+		if !single(toks[i]) {
+			i++
+			continue
+		}
+		j := i
+		var b strings.Builder
+		for j < n && single(toks[j]) {
+			b.WriteString(toks[j].Text)
+			j++
+		}
+		if j-i >= 3 {
+			toks = append(toks, Token{Kind: Joined, Text: b.String()})
+		}
+		i = j
+	}
+	return toks
+}
+
+func single(t Token) bool {
+	if t.Kind != Word {
+		return false
+	}
+	r, n := utf8.DecodeRuneInString(t.Text)
+	return n == len(t.Text) && (isCyr(r) || r == '*')
+}

@@ -1,0 +1,231 @@
+package classifier
+
+import (
+	"bufio"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/otklik/otklik"
+)
+
+// topicTerm is one line of data/topics.tsv.
+type topicTerm struct {
+	topic  int
+	weight float64
+	text   string
+	parts  []string // stems, or a normalised prefix when prefix[i] is set
+	prefix []bool
+}
+
+// termDict is a parsed dictionary of weighted terms with labels (topics, or priority
+// levels).
+type termDict struct {
+	name     string
+	labels   []string
+	terms    []topicTerm
+	byStem   map[string][]int32
+	prefixes []int32
+	phrases  map[string][]int32 // multi-word terms by their first stem
+	minScore float64
+}
+
+func topicIndex(id string) int { return labelIndex(topicIDs[:], id) }
+
+func labelIndex(labels []string, id string) int {
+	for i, t := range labels {
+		if t == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseTopics parses data/topics.tsv: TOPIC <tab> WEIGHT <tab> TERM, where TERM is a word
+// or phrase in ordinary spelling (stemmed on load) and a word ending in '*' matches every
+// word that starts with it. A line "min_score <tab> X" sets the score below which the topic
+// is "other".
+func parseTopics(data string) (*termDict, error) { return parseTerms("topics.tsv", data, topicIDs[:]) }
+
+// parseTerms parses a dictionary in the format of topics.tsv with the given labels.
+func parseTerms(name, data string, labels []string) (*termDict, error) {
+	d := &termDict{name: name, labels: labels, byStem: map[string][]int32{}, phrases: map[string][]int32{}, minScore: 1}
+	sc := bufio.NewScanner(strings.NewReader(data))
+	n := 0
+	seen := map[string]bool{}
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) == 2 && f[0] == "min_score" {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+			}
+			d.minScore = v
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s:%d: want TOPIC<tab>WEIGHT<tab>TERM, got %q", name, n, line)
+		}
+		ti := labelIndex(labels, f[0])
+		if ti < 0 {
+			return nil, fmt.Errorf("%s:%d: unknown label %q", name, n, f[0])
+		}
+		w, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: weight: %w", name, n, err)
+		}
+		t := topicTerm{topic: ti, weight: w, text: f[2]}
+		for _, tok := range Tokenize(f[2], nil) {
+			if tok.Kind != Word {
+				continue
+			}
+			if tok.Masked && strings.HasSuffix(tok.Text, "*") {
+				t.parts = append(t.parts, strings.TrimSuffix(tok.Text, "*"))
+				t.prefix = append(t.prefix, true)
+			} else {
+				t.parts = append(t.parts, Stem(tok.Text))
+				t.prefix = append(t.prefix, false)
+			}
+		}
+		if len(t.parts) == 0 {
+			return nil, fmt.Errorf("%s:%d: empty term", name, n)
+		}
+		key := f[0] + "\x00" + fmt.Sprint(t.parts, t.prefix)
+		if seen[key] {
+			// Another form of a word already listed (same stems): harmless, keep the first.
+			continue
+		}
+		seen[key] = true
+		idx := int32(len(d.terms))
+		d.terms = append(d.terms, t)
+		switch {
+		case len(t.parts) == 1 && t.prefix[0]:
+			d.prefixes = append(d.prefixes, idx)
+		case len(t.parts) == 1:
+			d.byStem[t.parts[0]] = append(d.byStem[t.parts[0]], idx)
+		case t.prefix[0]:
+			return nil, fmt.Errorf("%s:%d: a phrase cannot start with a prefix word", name, n)
+		default:
+			d.phrases[t.parts[0]] = append(d.phrases[t.parts[0]], idx)
+		}
+	}
+	if len(d.terms) == 0 {
+		return nil, fmt.Errorf("%s: no terms", name)
+	}
+	return d, sc.Err()
+}
+
+// wordHits returns the single-word terms matched by a word (cached per word).
+func (d *termDict) wordHits(w, stem string) []termHit {
+	var hits []termHit
+	for _, i := range d.byStem[stem] {
+		hits = append(hits, termHit{term: i})
+	}
+	for _, i := range d.prefixes {
+		if strings.HasPrefix(w, d.terms[i].parts[0]) {
+			hits = append(hits, termHit{term: i})
+		}
+	}
+	return hits
+}
+
+func (d *termDict) partMatches(t *topicTerm, k int, word, stem string) bool {
+	if t.prefix[k] {
+		return strings.HasPrefix(word, t.parts[k])
+	}
+	return stem == t.parts[k]
+}
+
+// scores sums the weights of the distinct terms found in a, per topic, and returns the
+// matched term indexes.
+func (d *termDict) scores(a *analysis, hits func(*wordInfo) []termHit, out []float64) []int32 {
+	var matched []int32
+	has := func(i int32) bool { return slices.Contains(matched, i) }
+	for wi, pos := range a.wpos {
+		info := a.infos[pos]
+		for _, h := range hits(info) {
+			if !has(h.term) {
+				matched = append(matched, h.term)
+			}
+		}
+		for _, i := range d.phrases[a.stems[wi]] {
+			if has(i) {
+				continue
+			}
+			t := &d.terms[i]
+			k, q := 1, wi
+			for k < len(t.parts) {
+				ok := false
+				for r := q + 1; r < len(a.words) && r <= q+2; r++ {
+					if d.partMatches(t, k, a.words[r], a.stems[r]) {
+						q, ok = r, true
+						break
+					}
+				}
+				if !ok {
+					break
+				}
+				k++
+			}
+			if k == len(t.parts) {
+				matched = append(matched, i)
+			}
+		}
+	}
+	for _, i := range matched {
+		out[d.terms[i].topic] += d.terms[i].weight
+	}
+	return matched
+}
+
+// modelWeight is how much the model's probability counts against dictionary weights.
+const modelWeight = 2.0
+
+// topicOf decides the topic and its evidence.
+func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
+	sc := make([]float64, len(topicIDs))
+	matched := c.topics.scores(a, func(wi *wordInfo) []termHit { return wi.topics }, sc)
+	dictMax := 0.0
+	for _, s := range sc {
+		dictMax = max(dictMax, s)
+	}
+	var probs []float64
+	if c.model != nil {
+		probs = c.model.Posterior(a.stems)
+		if probs != nil {
+			for i := range sc {
+				sc[i] += modelWeight * probs[i]
+			}
+		}
+	}
+	best, bestScore := len(topicIDs)-1, 0.0
+	for i, s := range sc {
+		if s > bestScore {
+			best, bestScore = i, s
+		}
+	}
+	if bestScore < c.topics.minScore {
+		best = len(topicIDs) - 1
+	}
+	var ev []otklik.Evidence
+	for _, i := range matched {
+		t := &c.topics.terms[i]
+		if t.topic == best {
+			ev = append(ev, otklik.Evidence{Term: t.text, Weight: t.weight})
+		}
+	}
+	sort.SliceStable(ev, func(i, j int) bool { return ev[i].Weight > ev[j].Weight })
+	if probs != nil && probs[best] > 0.05 {
+		ev = append(ev, otklik.Evidence{Term: "model:" + c.model.ID, Weight: round2(modelWeight * probs[best])})
+	}
+	return topicIDs[best], ev
+}
+
+func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }

@@ -1,0 +1,363 @@
+package classifier
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/otklik/otklik"
+)
+
+// runeSet is one position of a root pattern: the letters allowed there.
+type runeSet []rune
+
+func (s runeSet) has(r rune) bool {
+	for _, c := range s {
+		if c == r {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRoot parses "ху[йеияю]" into per-position letter sets.
+func parseRoot(s string) ([]runeSet, error) {
+	var out []runeSet
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		if rs[i] == '[' {
+			j := i + 1
+			for j < len(rs) && rs[j] != ']' {
+				j++
+			}
+			if j == len(rs) || j == i+1 {
+				return nil, fmt.Errorf("bad letter class in %q", s)
+			}
+			out = append(out, runeSet(rs[i+1:j]))
+			i = j
+			continue
+		}
+		out = append(out, runeSet{rs[i]})
+	}
+	return out, nil
+}
+
+type rootRule struct {
+	term string
+	sets []runeSet
+}
+
+// wordMatcher matches single normalised words against one kind of lexicon entry.
+type wordMatcher struct {
+	words    map[string]string
+	starts   []string
+	anys     []string
+	prefixed []rootRule
+	masks    [][]rune
+	excepts  []string
+}
+
+func newWordMatcher() *wordMatcher { return &wordMatcher{words: map[string]string{}} }
+
+// match returns the lexicon term w matches, or "".
+func (m *wordMatcher) match(w string, prefixes []string) string {
+	for _, e := range m.excepts {
+		if strings.HasPrefix(w, e) {
+			return ""
+		}
+	}
+	if t, ok := m.words[w]; ok {
+		return t
+	}
+	for _, s := range m.starts {
+		if strings.HasPrefix(w, s) {
+			return s
+		}
+	}
+	for _, s := range m.anys {
+		if strings.Contains(w, s) {
+			return s
+		}
+	}
+	if len(m.prefixed) > 0 {
+		rs := []rune(w)
+		for _, r := range m.prefixed {
+			if matchSets(rs, r.sets) {
+				return r.term
+			}
+			for _, p := range prefixes {
+				pr := []rune(p)
+				if len(pr) < len(rs) && string(rs[:len(pr)]) == p && matchSets(rs[len(pr):], r.sets) {
+					return r.term
+				}
+			}
+		}
+	}
+	if strings.IndexByte(w, '*') >= 0 && len(m.masks) > 0 {
+		rs := []rune(w)
+		for _, s := range m.masks {
+			if globMatch(rs, s, 0, 0, 0) {
+				return string(s)
+			}
+		}
+	}
+	return ""
+}
+
+// matchSets reports whether rs starts with the pattern.
+func matchSets(rs []rune, sets []runeSet) bool {
+	if len(rs) < len(sets) {
+		return false
+	}
+	for i, s := range sets {
+		if !s.has(rs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// globMatch reports whether the masked word w (where '*' stands for one to five hidden
+// letters) spells s, or s followed by an ending, with at least two letters of s visible.
+// i, j index w and s; seen counts visible letters matched so far.
+func globMatch(w, s []rune, i, j, seen int) bool {
+	if j == len(s) {
+		// s fully spelt; the rest of w is the ending (letters or stars).
+		return seen >= 2 && i > 0
+	}
+	if i == len(w) {
+		return false
+	}
+	if w[i] == '*' {
+		for k := 1; k <= 5 && j+k <= len(s); k++ {
+			if globMatch(w, s, i+1, j+k, seen) {
+				return true
+			}
+		}
+		// The star may also hide the rest of s and part of the ending.
+		if len(s)-j <= 5 && i == len(w)-1 {
+			return seen >= 2
+		}
+		return false
+	}
+	if w[i] != s[j] {
+		return false
+	}
+	return globMatch(w, s, i+1, j+1, seen+1)
+}
+
+// phrase is a sequence of word alternatives matched in order with small gaps.
+type phrase struct {
+	text  string
+	parts [][]string // alternatives; a trailing '*' marks a prefix
+}
+
+func (p phrase) partMatches(k int, w string) bool {
+	for _, a := range p.parts[k] {
+		if strings.HasSuffix(a, "*") {
+			if strings.HasPrefix(w, a[:len(a)-1]) {
+				return true
+			}
+		} else if a == w {
+			return true
+		}
+	}
+	return false
+}
+
+// maxGap is how many other words may stand between the words of a phrase.
+const maxGap = 3
+
+// find returns the index range [start, end] of the first occurrence of p in words.
+func (p phrase) find(words []string) (int, int, bool) {
+	for s := range words {
+		if !p.partMatches(0, words[s]) {
+			continue
+		}
+		k, pos := 1, s
+		for k < len(p.parts) {
+			found := false
+			for q := pos + 1; q < len(words) && q <= pos+1+maxGap; q++ {
+				if p.partMatches(k, words[q]) {
+					pos, found = q, true
+					break
+				}
+			}
+			if !found {
+				break
+			}
+			k++
+		}
+		if k == len(p.parts) {
+			return s, pos, true
+		}
+	}
+	return 0, 0, false
+}
+
+// toxicLexicon is the parsed data/toxic.txt.
+type toxicLexicon struct {
+	prefixes    []string
+	obscene     *wordMatcher
+	insult      *wordMatcher
+	animals     map[string]bool
+	pointers    map[string]bool
+	threatWords map[string]bool
+	threats     []phrase
+}
+
+func parseToxic(data string) (*toxicLexicon, error) {
+	lx := &toxicLexicon{
+		obscene: newWordMatcher(), insult: newWordMatcher(),
+		animals: map[string]bool{}, pointers: map[string]bool{}, threatWords: map[string]bool{},
+	}
+	sc := bufio.NewScanner(strings.NewReader(data))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			return nil, fmt.Errorf("toxic.txt:%d: want KIND MODE TERM", n)
+		}
+		kind, mode, term := f[0], f[1], strings.Join(f[2:], " ")
+		var m *wordMatcher
+		switch kind {
+		case "prefix":
+			lx.prefixes = append(lx.prefixes, f[2:]...)
+			continue
+		case "pointer":
+			for _, w := range f[2:] {
+				lx.pointers[w] = true
+			}
+			continue
+		case "obscene":
+			m = lx.obscene
+		case "insult":
+			m = lx.insult
+		case "threat":
+			switch mode {
+			case "word":
+				lx.threatWords[term] = true
+			case "phrase":
+				p := phrase{text: strings.ReplaceAll(term, "|", "/")}
+				for _, part := range f[2:] {
+					p.parts = append(p.parts, strings.Split(part, "|"))
+				}
+				lx.threats = append(lx.threats, p)
+			default:
+				return nil, fmt.Errorf("toxic.txt:%d: unknown threat mode %q", n, mode)
+			}
+			continue
+		default:
+			return nil, fmt.Errorf("toxic.txt:%d: unknown kind %q", n, kind)
+		}
+		switch mode {
+		case "word":
+			m.words[term] = term
+		case "start":
+			m.starts = append(m.starts, term)
+		case "any":
+			m.anys = append(m.anys, term)
+		case "prefixed":
+			sets, err := parseRoot(term)
+			if err != nil {
+				return nil, fmt.Errorf("toxic.txt:%d: %w", n, err)
+			}
+			m.prefixed = append(m.prefixed, rootRule{term: term, sets: sets})
+		case "mask":
+			m.masks = append(m.masks, []rune(term))
+		case "except":
+			m.excepts = append(m.excepts, term)
+		case "animal":
+			if kind != "insult" {
+				return nil, fmt.Errorf("toxic.txt:%d: animal is for insults", n)
+			}
+			lx.animals[term] = true
+		default:
+			return nil, fmt.Errorf("toxic.txt:%d: unknown mode %q", n, mode)
+		}
+	}
+	if len(lx.obscene.words)+len(lx.obscene.starts) == 0 || len(lx.threatWords) == 0 {
+		return nil, fmt.Errorf("toxic.txt: lexicon is empty")
+	}
+	return lx, sc.Err()
+}
+
+// analyse fills the point-16 fields of a word's info.
+func (lx *toxicLexicon) analyse(w string, wi *wordInfo) {
+	if utf8.RuneCountInString(w) < 2 {
+		return
+	}
+	wi.obscene = lx.obscene.match(w, lx.prefixes)
+	wi.insult = lx.insult.match(w, lx.prefixes)
+	wi.animal = lx.animals[w]
+}
+
+// toxicResult is what point 16 found in one text.
+type toxicResult struct {
+	reasons  []otklik.DropReason
+	evidence map[string][]otklik.Evidence
+}
+
+// detectToxic runs point 16 over the tokens whose infos are given (parallel slices; infos
+// of non-word tokens are nil).
+func (c *Classifier) detectToxic(toks []Token, infos []*wordInfo, words []string, res *toxicResult) {
+	lx := c.toxic
+	var obs, ins, thr []otklik.Evidence
+	seen := map[string]bool{}
+	add := func(list *[]otklik.Evidence, kind, term, text string) {
+		if seen[kind+term] {
+			return
+		}
+		seen[kind+term] = true
+		e := otklik.Evidence{Term: term, Weight: 1}
+		if text != term {
+			e.Text = text
+		}
+		*list = append(*list, e)
+	}
+	prevWord := ""
+	for i, t := range toks {
+		wi := infos[i]
+		if wi == nil {
+			continue
+		}
+		if wi.obscene != "" {
+			add(&obs, "o", wi.obscene, t.Text)
+		}
+		if t.Kind == Joined {
+			continue
+		}
+		if wi.insult != "" {
+			add(&ins, "i", wi.insult, t.Text)
+		} else if wi.animal && (lx.pointers[prevWord] || t.Dash) {
+			add(&ins, "i", t.Text, t.Text)
+		}
+		if lx.threatWords[t.Text] {
+			add(&thr, "t", t.Text, t.Text)
+		}
+		prevWord = t.Text
+	}
+	for _, p := range lx.threats {
+		if s, e, ok := p.find(words); ok {
+			add(&thr, "t", p.text, strings.Join(words[s:e+1], " "))
+		}
+	}
+	if len(obs) > 0 {
+		res.reasons = append(res.reasons, otklik.Obscene)
+		res.evidence["obscene"] = obs
+	}
+	if len(ins) > 0 {
+		res.reasons = append(res.reasons, otklik.Insult)
+		res.evidence["insult"] = ins
+	}
+	if len(thr) > 0 {
+		res.reasons = append(res.reasons, otklik.Threat)
+		res.evidence["threat"] = thr
+	}
+}
