@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otklik/otklik/pipeline"
@@ -277,7 +278,7 @@ type consumer struct {
 	group  string
 	topics []string
 	next   map[string]int64 // next offset to fetch, per topic
-	turn   int               // round-robin start among topics
+	turn   int              // round-robin start among topics
 
 	mu     sync.Mutex
 	closed bool
@@ -501,4 +502,24 @@ func decode(b []byte) (pipeline.Message, error) {
 		m.Headers[string(k)] = string(v)
 	}
 	return m, nil
+}
+
+// lagDesc describes the consumer lag gauge, shared with the Kafka bus.
+var lagDesc = prometheus.NewDesc("otklik_consumer_lag",
+	"Messages of a topic partition a consumer group has not committed yet.",
+	[]string{"group", "topic", "partition"}, nil)
+
+// Describe implements prometheus.Collector: the bus reports its consumer lag.
+func (b *Bus) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+// Collect implements prometheus.Collector.
+func (b *Bus) Collect(ch chan<- prometheus.Metric) {
+	lag, err := b.Lag()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(lagDesc, err)
+		return
+	}
+	for k, v := range lag {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(v), k[0], k[1], "0")
+	}
 }
