@@ -170,6 +170,10 @@ type Config struct {
 	DeadLetter string `yaml:"dead_letter" json:"dead_letter"`
 	// Group is the consumer group reading SourceTopic. Default "cases".
 	Group string `yaml:"group" json:"group"`
+	// ProjectionGroup is the consumer group projecting the case topic into the store.
+	// Default "cases-projection". With several instances sharing one store
+	// (Elasticsearch) they share it; each instance with its own store needs its own.
+	ProjectionGroup string `yaml:"projection_group" json:"projection_group"`
 	// Topic is the bus topic of case events. Default "otklik.cases". It is the case
 	// store's source of truth: give it unlimited retention to rebuild from it.
 	Topic string `yaml:"topic" json:"topic"`
@@ -215,6 +219,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Group == "" {
 		c.Group = "cases"
+	}
+	if c.ProjectionGroup == "" {
+		c.ProjectionGroup = "cases-projection"
 	}
 	if c.Topic == "" {
 		c.Topic = "otklik.cases"
@@ -296,8 +303,8 @@ func (c *Config) Validate() error {
 		}
 		names[u.Name] = true
 	}
-	if c.SourceTopic == "" || c.Topic == "" || c.Group == "" || c.DeadLetter == "" || c.SourceTopic == c.Topic || c.DeadLetter == c.Topic {
-		errs = append(errs, errors.New("source_topic, topic, dead_letter and group must be set, and topic differ from the others"))
+	if c.SourceTopic == "" || c.Topic == "" || c.Group == "" || c.ProjectionGroup == "" || c.Group == c.ProjectionGroup || c.DeadLetter == "" || c.SourceTopic == c.Topic || c.DeadLetter == c.Topic {
+		errs = append(errs, errors.New("source_topic, topic, dead_letter, group and projection_group must be set, the groups differ, and topic differ from the other topics"))
 	}
 	if c.RepeatWindow < 0 || c.RepeatSimilarity <= 0 || c.RepeatSimilarity > 1 {
 		errs = append(errs, errors.New("repeat_window must be >= 0 and repeat_similarity in (0, 1]"))

@@ -86,13 +86,21 @@ func responsible(c *Case) string {
 	return ""
 }
 
+// hasBreach reports whether c has the breach already.
+func hasBreach(c *Case, stage Stage, kind string, due time.Time) bool {
+	for _, b := range c.Breaches {
+		if b.Kind == kind && b.Due.Equal(due) && (kind == "answer" || b.Stage == stage) {
+			return true
+		}
+	}
+	return false
+}
+
 // addBreach records a missed deadline once: a stage's by stage and due time, the answer's
 // by due time.
 func addBreach(c *Case, stage Stage, agency, kind string, due, at time.Time) bool {
-	for _, b := range c.Breaches {
-		if b.Kind == kind && b.Due.Equal(due) && (kind == "answer" || b.Stage == stage) {
-			return false
-		}
+	if hasBreach(c, stage, kind, due) {
+		return false
 	}
 	c.Breaches = append(c.Breaches, BreachRecord{Stage: stage, Agency: agency, Kind: kind, Due: due, At: at})
 	return true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,7 @@ type metrics struct {
 	open, dueSoon, overdue *prometheus.GaugeVec
 	breaches               *prometheus.CounterVec
 	notifications          *prometheus.CounterVec
-	consumed               *prometheus.CounterVec
+	consumed, retries      *prometheus.CounterVec
 	opened                 prometheus.Counter
 }
 
@@ -34,12 +35,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "otklik_cases_notifications_total",
 			Help: "Deadline notifications by kind (due_soon, breach) and result (ok, error, logged: no webhook configured)."}, []string{"kind", "result"}),
 		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "otklik_cases_publications_total",
-			Help: "Classified publications read by the cases service, by result (opened, skipped: already open, dropped or by an agency account; dead_letter)."}, []string{"result"}),
+			Help: "Classified publications read by the cases service, by result (opened; skipped: already open, dropped or by an agency account; dead_letter; bad_event: an unreadable record on the case topic)."}, []string{"result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "otklik_cases_retries_total",
+			Help: "Retries of handling or committing a bus message, by topic."}, []string{"topic"}),
 		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "otklik_cases_opened_total",
 			Help: "Cases opened."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.open, m.dueSoon, m.overdue, m.breaches, m.notifications, m.consumed, m.opened} {
+		for _, c := range []prometheus.Collector{m.open, m.dueSoon, m.overdue, m.breaches, m.notifications, m.consumed, m.retries, m.opened} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("cases: register metrics: %w", err)
 			}
@@ -124,6 +127,7 @@ func (s *Service) Check(ctx context.Context) error {
 	s.met.dueSoon.Reset()
 	s.met.overdue.Reset()
 	var notes []Notification
+	var late []string // cases with a deadline passed
 	seen := map[string]bool{}
 	for i := range cs {
 		c := &cs[i]
@@ -132,11 +136,9 @@ func (s *Service) Check(ctx context.Context) error {
 		switch {
 		case c.Overdue(now):
 			s.met.overdue.WithLabelValues(stage, agency).Inc()
-			n, err := s.breach(ctx, c.ID, "stage", now)
-			if err != nil {
-				return err
+			if !hasBreach(c, c.Stage, "stage", c.Due) {
+				late = append(late, c.ID)
 			}
-			notes = append(notes, n...)
 		case !c.Due.IsZero() && c.Due.Sub(now) <= s.cfg.Notify.Lead:
 			s.met.dueSoon.WithLabelValues(stage, agency).Inc()
 			key := c.ID + "|" + stage + "|" + c.Due.String()
@@ -146,17 +148,23 @@ func (s *Service) Check(ctx context.Context) error {
 				notes = append(notes, s.note("due_soon", c, "stage", c.Due))
 			}
 		}
-		if deadline := answerDeadline(c); !deadline.IsZero() && now.After(deadline) {
-			n, err := s.breach(ctx, c.ID, "answer", now)
-			if err != nil {
-				return err
-			}
-			notes = append(notes, n...)
+		if d := answerDeadline(c); !d.IsZero() && now.After(d) && !hasBreach(c, c.Stage, "answer", d) &&
+			(len(late) == 0 || late[len(late)-1] != c.ID) {
+			late = append(late, c.ID)
 		}
 	}
 	for k := range s.notified {
 		if !seen[k] {
 			delete(s.notified, k)
+		}
+	}
+	for len(late) > 0 {
+		batch := late[:min(len(late), 500)]
+		late = late[len(batch):]
+		n, err := s.breaches(ctx, batch, now)
+		notes = append(notes, n...)
+		if err != nil {
+			return err
 		}
 	}
 	for _, n := range notes {
@@ -174,32 +182,51 @@ func answerDeadline(c *Case) time.Time {
 	return c.AnswerDue
 }
 
-// breach records the missed deadline of kind ("stage" or "answer") of case id, if not yet
-// recorded, and returns the notification to send.
-func (s *Service) breach(ctx context.Context, id, kind string, now time.Time) ([]Notification, error) {
+// breaches records the missed deadlines (the current stage's, and the answer's) of the
+// cases ids not yet recorded, in one write, and returns the notifications to send.
+func (s *Service) breaches(ctx context.Context, ids []string, now time.Time) ([]Notification, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
+	var evs []Event
+	var notes []Notification
+	var olds, news []Case
+	for _, id := range ids {
+		c, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !c.Stage.Open() {
+			continue
+		}
+		n := c.clone()
+		var reasons []string
+		for _, kind := range []string{"stage", "answer"} {
+			due := c.Due
+			if kind == "answer" {
+				due = answerDeadline(&c)
+			}
+			if due.IsZero() || !now.After(due) || !addBreach(&n, c.Stage, responsible(&c), kind, due, now) {
+				continue
+			}
+			reasons = append(reasons, fmt.Sprintf("срок %s истёк %s", map[string]string{"stage": "этапа", "answer": "ответа"}[kind], s.m.fmtTime(due)))
+			notes = append(notes, s.note("breach", &n, kind, due))
+		}
+		if len(reasons) == 0 {
+			continue
+		}
+		evs = append(evs, s.event(&c, &n, Breach, system, strings.Join(reasons, "; "), nil, now))
+		olds, news = append(olds, c), append(news, n)
 	}
-	due := c.Due
-	if kind == "answer" {
-		due = answerDeadline(&c)
-	}
-	if !c.Stage.Open() || due.IsZero() || !now.After(due) {
+	if len(evs) == 0 {
 		return nil, nil
 	}
-	n := c.clone()
-	if !addBreach(&n, c.Stage, responsible(&c), kind, due, now) {
-		return nil, nil
-	}
-	ev := s.event(&c, &n, Breach, system, fmt.Sprintf("срок %s истёк", s.m.fmtTime(due)), nil, now)
-	if err := s.record(ctx, ev); err != nil {
+	if err := s.record(ctx, evs...); err != nil {
 		return nil, err
 	}
-	s.met.breachesFrom(&c, &n)
-	return []Notification{s.note("breach", &n, kind, due)}, nil
+	for i := range olds {
+		s.met.breachesFrom(&olds[i], &news[i])
+	}
+	return notes, nil
 }
 
 func (s *Service) note(kind string, c *Case, deadline string, due time.Time) Notification {

@@ -15,7 +15,7 @@ func (s *Service) findRepeat(ctx context.Context, c *Case) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	words := wordSet(c.Publication.Text)
+	words := s.words(c.ID, c.Publication.Text)
 	var best *Case
 	for i := range cands {
 		e := &cands[i]
@@ -27,11 +27,22 @@ func (s *Service) findRepeat(ctx context.Context, c *Case) (*Case, error) {
 		}
 		sameAuthor := c.Publication.Author.ID != "" && e.Publication.Network == c.Publication.Network &&
 			e.Publication.Author.ID == c.Publication.Author.ID && e.Topic == c.Topic && e.Location == c.Location
-		if sameAuthor || jaccard(words, wordSet(e.Publication.Text)) >= s.cfg.RepeatSimilarity {
+		if sameAuthor || jaccard(words, s.words(e.ID, e.Publication.Text)) >= s.cfg.RepeatSimilarity {
 			best = e
 		}
 	}
 	return best, nil
+}
+
+// words returns the word set of a case's text, cached (a case's publication text never
+// changes). The caller holds s.mu.
+func (s *Service) words(id, text string) map[string]bool {
+	if w, ok := s.wordCache[id]; ok {
+		return w
+	}
+	w := wordSet(text)
+	s.wordCache[id] = w
+	return w
 }
 
 // wordSet is the set of lower-cased words of at least two letters or digits.
@@ -51,6 +62,9 @@ func wordSet(text string) map[string]bool {
 func jaccard(a, b map[string]bool) float64 {
 	if len(a) < 3 || len(b) < 3 {
 		return 0
+	}
+	if len(a) > len(b) {
+		a, b = b, a
 	}
 	inter := 0
 	for w := range a {

@@ -50,7 +50,8 @@ type Service struct {
 	met   *metrics
 
 	mu       sync.Mutex      // serialises writes: load, decide, produce, project
-	notified map[string]bool // due-soon notifications already sent (case/stage/due)
+	notified  map[string]bool            // due-soon notifications already sent (case/stage/due)
+	wordCache map[string]map[string]bool // word sets of case texts, for repeats
 }
 
 // New returns the service. cfg gets its defaults and is validated.
@@ -64,7 +65,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, log: deps.Logger, m: newMachine(cfg, deps.Clock), store: deps.Store,
-		bus: deps.Producer, http: deps.HTTPClient, now: deps.Now, notified: map[string]bool{},
+		bus: deps.Producer, http: deps.HTTPClient, now: deps.Now, notified: map[string]bool{}, wordCache: map[string]map[string]bool{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -234,13 +235,29 @@ func (s *Service) Open(ctx context.Context, p *otklik.Publication) (Case, bool, 
 	return c, true, nil
 }
 
-// Run consumes classified publications as the consumer group Config.Group and opens their
-// cases, committing each message after its case is recorded. Records it cannot read go to
-// the dead-letter topic. It returns when ctx is done (nil) or the bus fails.
+// Run consumes, until ctx is done, classified publications as the consumer group
+// Config.Group, opening their cases (each message is committed after its case is recorded;
+// records it cannot read go to the dead-letter topic), and the case topic as the group
+// Config.ProjectionGroup, projecting every event into the store. The second loop makes the
+// store catch up with events whose direct projection failed, or that another instance
+// produced. A failing bus or store is retried with backoff, never skipped. It returns nil
+// when ctx is done.
 func (s *Service) Run(ctx context.Context, bus pipeline.Bus) error {
-	cons, err := bus.Consumer(s.cfg.Group, s.cfg.SourceTopic)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- s.consume(ctx, bus, s.cfg.Group, s.cfg.SourceTopic, s.handle) }()
+	go func() { errs <- s.consume(ctx, bus, s.cfg.ProjectionGroup, s.cfg.Topic, s.project) }()
+	err := <-errs
+	cancel()
+	return errors.Join(err, <-errs)
+}
+
+// consume runs one consumer loop: fetch, handle (retried until it succeeds), commit.
+func (s *Service) consume(ctx context.Context, bus pipeline.Bus, group, topic string, handle func(context.Context, pipeline.Producer, pipeline.Message) error) error {
+	cons, err := bus.Consumer(group, topic)
 	if err != nil {
-		return fmt.Errorf("cases: join %s: %w", s.cfg.Group, err)
+		return fmt.Errorf("cases: join %s on %s: %w", group, topic, err)
 	}
 	defer cons.Close()
 	for {
@@ -249,21 +266,48 @@ func (s *Service) Run(ctx context.Context, bus pipeline.Bus) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("cases: fetch: %w", err)
+			return fmt.Errorf("cases: fetch %s: %w", topic, err)
 		}
-		if err := s.handle(ctx, bus, msg); err != nil {
-			if ctx.Err() != nil {
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 30*time.Second) {
+			err := handle(ctx, bus, msg)
+			if err == nil {
+				break
+			}
+			s.met.retries.WithLabelValues(topic).Inc()
+			s.log.Warn("cases: will retry", "topic", topic, "offset", msg.Offset, "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+		}
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 30*time.Second) {
+			err := cons.Commit(ctx, msg)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || errors.Is(err, pipeline.ErrClosed) {
 				return nil
 			}
-			return err
-		}
-		if err := cons.Commit(ctx, msg); err != nil {
-			if ctx.Err() != nil {
+			s.met.retries.WithLabelValues(topic).Inc()
+			select {
+			case <-ctx.Done():
 				return nil
+			case <-time.After(backoff):
 			}
-			return fmt.Errorf("cases: commit: %w", err)
 		}
 	}
+}
+
+// project applies one event of the case topic to the store.
+func (s *Service) project(ctx context.Context, _ pipeline.Producer, msg pipeline.Message) error {
+	var ev Event
+	if err := json.Unmarshal(msg.Value, &ev); err != nil || ev.CaseID == "" || ev.Seq <= 0 {
+		// Not an event of ours: count it and move on (the topic is written by this service only).
+		s.met.consumed.WithLabelValues("bad_event").Inc()
+		return nil
+	}
+	return s.store.Apply(ctx, ev)
 }
 
 func (s *Service) handle(ctx context.Context, bus pipeline.Producer, msg pipeline.Message) error {

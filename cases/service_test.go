@@ -634,7 +634,7 @@ func TestMonitor(t *testing.T) {
 		t.Errorf("executor reads the breach report: %d", st)
 	}
 	h := e.get("kurator", p.ID).History
-	checkHistory(t, h, "open:system", "breach:system", "route:kurator", "breach:system", "breach:system")
+	checkHistory(t, h, "open:system", "breach:system", "route:kurator", "breach:system") // draft and answer deadlines in one event
 
 	// A webhook that fails is counted, not fatal.
 	hook.Close()
@@ -722,4 +722,37 @@ type failingProducer struct{}
 
 func (failingProducer) Produce(context.Context, ...pipeline.Message) error {
 	return errors.New("broker down")
+}
+
+// TestProjectionCatchesUp: events another instance produced (or whose direct projection
+// failed) reach the store through the projection consumer of Run.
+func TestProjectionCatchesUp(t *testing.T) {
+	e := newEnv(t, nil)
+	e.run()
+	other, err := OpenBoltStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	svc2, err := New(e.cfg, Deps{Clock: testClock(t), Store: other, Producer: e.bus, Now: e.now.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPublication("vk:-1_1200", "Нет света в подъезде", at("2026-11-30 10:00"))
+	if _, opened, err := svc2.Open(context.Background(), p); err != nil || !opened {
+		t.Fatal(opened, err)
+	}
+	if _, err := svc2.Do(context.Background(), p.ID, Route, Request{Version: 1}, curator); err != nil {
+		t.Fatal(err)
+	}
+	c := e.waitCase(p.ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Version != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		c = e.get("kurator", p.ID).Case
+	}
+	if c.Stage != Routed || c.Version != 2 {
+		t.Fatalf("projected: %s v%d", c.Stage, c.Version)
+	}
+	checkHistory(t, e.get("kurator", p.ID).History, "open:system", "route:kurator")
 }

@@ -105,7 +105,7 @@ type BoltStore struct {
 	db *bolt.DB
 
 	mu    sync.RWMutex
-	cases map[string]Case
+	cases map[string]*Case // immutable snapshots, replaced on update
 }
 
 var (
@@ -123,7 +123,7 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cases store: open %s: %w", path, err)
 	}
-	s := &BoltStore{db: db, cases: map[string]Case{}}
+	s := &BoltStore{db: db, cases: map[string]*Case{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketHistory} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -135,7 +135,7 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("case %s: %w", k, err)
 			}
-			s.cases[c.ID] = c
+			s.cases[c.ID] = &c
 			return nil
 		})
 	})
@@ -157,6 +157,14 @@ func (s *BoltStore) Get(_ context.Context, id string) (Case, error) {
 	return c.clone(), nil
 }
 
+// the current snapshot of id, or nil; callers hold s.mu.
+func (s *BoltStore) current(id string, newer map[string]*Case) *Case {
+	if c, ok := newer[id]; ok {
+		return c
+	}
+	return s.cases[id]
+}
+
 func historyKey(id string, seq int64) []byte {
 	k := make([]byte, 0, len(id)+9)
 	k = append(k, id...)
@@ -168,7 +176,7 @@ func historyKey(id string, seq int64) []byte {
 func (s *BoltStore) Apply(_ context.Context, evs ...Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	newer := map[string]Case{}
+	newer := map[string]*Case{}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		cb, hb := tx.Bucket(bucketCases), tx.Bucket(bucketHistory)
 		for _, ev := range evs {
@@ -184,11 +192,7 @@ func (s *BoltStore) Apply(_ context.Context, evs ...Event) error {
 			if err := hb.Put(historyKey(ev.CaseID, ev.Seq), hv); err != nil {
 				return err
 			}
-			cur, ok := newer[ev.CaseID]
-			if !ok {
-				cur, ok = s.cases[ev.CaseID]
-			}
-			if ok && cur.Seq >= ev.Seq {
+			if cur := s.current(ev.CaseID, newer); cur != nil && cur.Seq >= ev.Seq {
 				continue
 			}
 			cv, err := json.Marshal(ev.Case)
@@ -198,7 +202,8 @@ func (s *BoltStore) Apply(_ context.Context, evs ...Event) error {
 			if err := cb.Put([]byte(ev.CaseID), cv); err != nil {
 				return err
 			}
-			newer[ev.CaseID] = ev.Case
+			c := ev.Case.clone()
+			newer[ev.CaseID] = &c
 		}
 		return nil
 	})
@@ -235,26 +240,30 @@ func (s *BoltStore) History(_ context.Context, id string) ([]Event, error) {
 // Search implements Store.
 func (s *BoltStore) Search(_ context.Context, q Query) ([]Case, int, error) {
 	s.mu.RLock()
-	var out []Case
+	var hits []*Case
 	for _, c := range s.cases {
-		if q.match(&c) {
-			out = append(out, c.clone())
+		if q.match(c) {
+			hits = append(hits, c)
 		}
 	}
 	s.mu.RUnlock()
-	sortCases(out)
-	total := len(out)
+	sortCases(hits)
+	total := len(hits)
 	if q.Offset > 0 {
-		out = out[min(q.Offset, len(out)):]
+		hits = hits[min(q.Offset, len(hits)):]
 	}
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+	if q.Limit > 0 && len(hits) > q.Limit {
+		hits = hits[:q.Limit]
+	}
+	out := make([]Case, len(hits))
+	for i, c := range hits {
+		out[i] = c.clone()
 	}
 	return out, total, nil
 }
 
-func sortCases(cs []Case) {
-	slices.SortFunc(cs, func(a, b Case) int {
+func sortCases(cs []*Case) {
+	slices.SortFunc(cs, func(a, b *Case) int {
 		switch {
 		case a.Due.IsZero() != b.Due.IsZero():
 			if a.Due.IsZero() {
@@ -288,7 +297,7 @@ func (s *BoltStore) Reset(_ context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cases store: reset: %w", err)
 	}
-	s.cases = map[string]Case{}
+	s.cases = map[string]*Case{}
 	return nil
 }
 
