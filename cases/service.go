@@ -49,7 +49,7 @@ type Service struct {
 	now   func() time.Time
 	met   *metrics
 
-	mu       sync.Mutex      // serialises writes: load, decide, produce, project
+	mu        sync.Mutex                 // serialises writes: load, decide, produce, project
 	notified  map[string]bool            // due-soon notifications already sent (case/stage/due)
 	wordCache map[string]map[string]bool // word sets of case texts, for repeats
 }
