@@ -117,6 +117,8 @@ func (s *Service) RunMonitor(ctx context.Context) error {
 // otklik_cases_open/due_soon/overdue gauges, records every newly missed deadline as a
 // breach event, and notifies before deadlines (Config.Notify.Lead) and on breaches.
 func (s *Service) Check(ctx context.Context) error {
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
 	now := s.now()
 	open := true
 	cs, _, err := s.store.Search(ctx, Query{Open: &open})

@@ -31,6 +31,15 @@ func (s *Service) findRepeat(ctx context.Context, c *Case) (*Case, error) {
 			best = e
 		}
 	}
+	if len(s.wordCache) > 2*len(cands)+1000 { // forget cases that left the window
+		keep := make(map[string]map[string]bool, len(cands)+1)
+		for i := range cands {
+			if w, ok := s.wordCache[cands[i].ID]; ok {
+				keep[cands[i].ID] = w
+			}
+		}
+		s.wordCache = keep
+	}
 	return best, nil
 }
 

@@ -50,6 +50,7 @@ type Service struct {
 	met   *metrics
 
 	mu        sync.Mutex                 // serialises writes: load, decide, produce, project
+	checkMu   sync.Mutex                 // one monitor pass at a time
 	notified  map[string]bool            // due-soon notifications already sent (case/stage/due)
 	wordCache map[string]map[string]bool // word sets of case texts, for repeats
 }
@@ -73,9 +74,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.http == nil {
 		s.http = &http.Client{Timeout: cfg.Notify.Timeout}
 	}
-	if s.now == nil {
-		s.now = time.Now
+	wall, loc := s.now, deps.Clock.Location()
+	if wall == nil {
+		wall = time.Now
 	}
+	s.now = func() time.Time { return wall().In(loc) } // times read in the regulation's zone
 	met, err := newMetrics(deps.Registerer)
 	if err != nil {
 		return nil, err
