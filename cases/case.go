@@ -170,7 +170,9 @@ type Text struct {
 	Agency   string    `json:"agency,omitempty"`
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`
-	URL      string    `json:"url,omitempty"`
+	// URL and PublishedAt are where and when a published answer was published.
+	URL         string    `json:"url,omitempty"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
 }
 
 // BreachRecord is a missed deadline, kept for the monthly report (point 18).

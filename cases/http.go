@@ -33,6 +33,8 @@ func (s *Service) view(c Case, now time.Time) View {
 //	POST /api/v1/cases/{id}/{action}    an action (route, return, contribute, draft, send_back,
 //	                                    revise, approve, publish, close, merge) with a Request body
 //	GET  /api/v1/cases/breaches         missed deadlines, from=RFC3339&to=RFC3339 (point 18)
+//	GET  /api/v1/cases/report?month=2026-11  the monthly report: per agency timeliness and
+//	                                    breaches, with the officials it goes to (point 18)
 //
 // Every request is authenticated (Authorization: Bearer <token>, or HTTP Basic). Errors are
 // JSON {"code": "...", "message": "<in Russian>"}.
@@ -40,6 +42,7 @@ func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/cases", s.auth(s.handleList))
 	mux.HandleFunc("GET /api/v1/cases/breaches", s.auth(s.handleBreaches))
+	mux.HandleFunc("GET /api/v1/cases/report", s.auth(s.handleReport))
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.auth(s.handleGet))
 	mux.HandleFunc("POST /api/v1/cases/{id}/{action}", s.auth(s.handleAction))
 	return mux
@@ -212,4 +215,21 @@ func (s *Service) handleBreaches(w http.ResponseWriter, r *http.Request, who Act
 		out.Breaches = append(out.Breaches, b)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleReport(w http.ResponseWriter, r *http.Request, who Actor) {
+	if who.Role != Curator && who.Role != Admin {
+		writeError(w, refuse(ErrForbidden, "Ежемесячный отчёт доступен куратору и администратору"))
+		return
+	}
+	month := r.URL.Query().Get("month")
+	if month == "" {
+		month = s.now().Format("2006-01")
+	}
+	rep, err := s.MonthlyReport(r.Context(), month)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

@@ -260,7 +260,7 @@ func (m *machine) apply(c Case, a Action, req Request, who Actor, now time.Time)
 		n.Due = m.clock.Add(now, m.t.Publish)
 	case Publish:
 		pub := *n.Draft
-		pub.URL = strings.TrimSpace(req.URL)
+		pub.URL, pub.PublishedAt = strings.TrimSpace(req.URL), now
 		n.Draft = nil
 		if (pub.Kind == Interim || pub.Kind == Question) && n.Interim == nil {
 			if now.After(n.AnswerDue) {

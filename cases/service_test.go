@@ -756,3 +756,64 @@ func TestProjectionCatchesUp(t *testing.T) {
 	}
 	checkHistory(t, e.get("kurator", p.ID).History, "open:system", "route:kurator")
 }
+
+// TestMonthlyReport: per-agency timeliness and breaches for point 18.
+func TestMonthlyReport(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	open := func(id, when string) {
+		e.now.Set(when)
+		if _, _, err := e.svc.Open(ctx, testPublication(id, "Текст публикации номер "+id, at(when))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// On time, by minstroy: 5 working hours.
+	open("vk:-1_1", "2026-11-30 10:00")
+	e.act("2026-11-30 10:10", "kurator", "vk:-1_1", Route, Request{})
+	e.act("2026-11-30 12:00", "ivanov", "vk:-1_1", Draft, Request{Text: "Ответ"})
+	e.act("2026-11-30 12:10", "kurator", "vk:-1_1", Approve, Request{})
+	e.act("2026-11-30 16:00", "press", "vk:-1_1", Publish, Request{}) // publish 30 min late
+	// Late, by mintrans (routed late, too).
+	open("vk:-1_2", "2026-11-27 10:00")
+	e.act("2026-11-27 11:00", "kurator", "vk:-1_2", Route, Request{Agencies: []string{"mintrans"}})
+	e.act("2026-11-30 11:00", "petrov", "vk:-1_2", Draft, Request{Text: "Ответ"})
+	e.act("2026-11-30 11:10", "kurator", "vk:-1_2", Approve, Request{})
+	e.act("2026-11-30 11:20", "root", "vk:-1_2", Publish, Request{}) // answer due 11:00
+	// Open with the curator; and one from December, not counted.
+	open("vk:-1_3", "2026-11-30 17:00")
+	open("vk:-1_4", "2026-12-01 10:00")
+	var rep Report
+	if st := e.call("GET", "/api/v1/cases/report?month=2026-11", "kurator", nil, &rep); st != 200 {
+		t.Fatalf("report: %d", st)
+	}
+	want := map[string]AgencyReport{
+		"minstroy": {Cases: 1, Answered: 1, OnTime: 1, Breaches: 1, AvgAnswerMinutes: 5 * 60},
+		"mintrans": {Cases: 1, Answered: 1, OnTime: 0, Breaches: 2, AvgAnswerMinutes: 0},
+		"none":     {Cases: 1, Open: 1, Breaches: 1},
+	}
+	if len(rep.Agencies) != 3 || len(rep.Officials) != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, a := range rep.Agencies {
+		w := want[a.Agency]
+		if a.Agency == "mintrans" {
+			w.AvgAnswerMinutes = a.AvgAnswerMinutes // checked below
+		}
+		a.Name, w.Agency, w.Name = "", a.Agency, ""
+		if a != w {
+			t.Errorf("%s: %+v, want %+v", a.Agency, a, w)
+		}
+		if a.Agency == "mintrans" && a.AvgAnswerMinutes != float64(9*60+20) {
+			t.Errorf("mintrans answered in %v working minutes, want 560", a.AvgAnswerMinutes)
+		}
+	}
+	if len(rep.Breaches) != 4 {
+		t.Errorf("breaches: %+v", rep.Breaches)
+	}
+	if st := e.call("GET", "/api/v1/cases/report?month=ноябрь", "kurator", nil, nil); st != 400 {
+		t.Errorf("bad month: %d", st)
+	}
+	if st := e.call("GET", "/api/v1/cases/report", "ivanov", nil, nil); st != 403 {
+		t.Errorf("executor reads the report: %d", st)
+	}
+}
