@@ -175,8 +175,13 @@ func (c *Config) setDefaults() {
 	c.VK.SetDefaults()
 	c.Worktime.SetDefaults()
 	c.Cases.SetDefaults()
-	if c.Cases.SourceTopic == "" || c.Cases.SourceTopic == "classified" {
+	// The cases stage reads the classified publications and sends what it cannot handle
+	// to the same dead-letter topic as the other stages, unless configured otherwise.
+	if c.Cases.SourceTopic == cases.DefaultConfig().SourceTopic {
 		c.Cases.SourceTopic = c.Topics.Classified
+	}
+	if c.Cases.DeadLetter == cases.DefaultConfig().DeadLetter {
+		c.Cases.DeadLetter = c.Topics.DeadLetter
 	}
 }
 
