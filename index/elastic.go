@@ -198,6 +198,17 @@ func docVersion(p *otklik.Publication) int64 {
 // maxIDBytes is the engines' limit on _id.
 const maxIDBytes = 512
 
+// Document returns the index p is written to and the _source written: what Index sends
+// for p, for tools that write the same documents by other means (otklik bench's raw
+// bulk baseline).
+func (e *Elastic) Document(p *otklik.Publication) (index string, source []byte, err error) {
+	source, err = json.Marshal(esDoc{Publication: p, Dropped: p.Class.Dropped()})
+	if err != nil {
+		return "", nil, fmt.Errorf("elastic: encode %s: %w", p.ID, err)
+	}
+	return monthlyIndex(e.cfg.Alias, p.PublishedAt), source, nil
+}
+
 // bulkItem is one encoded index operation.
 type bulkItem struct {
 	id   string
