@@ -36,6 +36,10 @@ type Page struct {
 	Cursor string
 	// More asks the poller to fetch again at once (another page is waiting).
 	More bool
+	// Partial lists errors on part of the source that the fetch skipped (a private wall in
+	// a batch, one malformed item); the poller counts each by Reason and logs the first.
+	// The rest of the page is delivered and the position advanced.
+	Partial []error
 }
 
 // FetchFunc fetches what a source published after cursor ("" on the first call).

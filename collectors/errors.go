@@ -16,6 +16,9 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 	// Err is the network's error.
 	Err error
+	// Reason refines the metric reason: ReasonQuota (a daily or hourly quota is spent) or
+	// ReasonCaptcha (VK asks for a captcha); empty means ReasonRateLimit.
+	Reason string
 }
 
 func (e *RateLimitError) Error() string {
@@ -61,6 +64,8 @@ const (
 	ReasonDeliver     = "deliver"
 	ReasonPosition    = "position"
 	ReasonSignature   = "signature"
+	ReasonQuota       = "quota"
+	ReasonCaptcha     = "captcha"
 )
 
 // Reason classifies a fetch error into one of the Reason… values.
@@ -70,6 +75,9 @@ func Reason(err error) string {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &rl):
+		if rl.Reason != "" {
+			return rl.Reason
+		}
 		return ReasonRateLimit
 	case errors.As(err, &auth):
 		return ReasonAuth

@@ -179,6 +179,7 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 	}
 
 	pages := 0
+	partialLogged := false // a partial failure is logged once per source and run
 	for {
 		page, err := p.fetch(ctx, t, cursor)
 		if ctx.Err() != nil {
@@ -205,6 +206,14 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 			continue
 		}
 
+		for i, perr := range page.Partial {
+			p.m.Errors.WithLabelValues(net, kind, Reason(perr)).Inc()
+			if i == 0 && !partialLogged {
+				partialLogged = true
+				p.log.Warn("collector source partly failing", "network", net, "source_kind", kind,
+					"source", t.Key, "reason", Reason(perr), "error", perr.Error(), "errors", len(page.Partial))
+			}
+		}
 		if err := p.deliver(ctx, t, page.Publications); err != nil {
 			if !sleep(ctx, fail(err, ReasonDeliver)) {
 				return
