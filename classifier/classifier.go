@@ -114,7 +114,8 @@ type Classifier struct {
 	gaz      *gazetteer
 	prio     *priorityRules
 	model    *Model
-	cache    *wordCache
+	cache    *cache[*wordInfo]
+	chunks   *cache[chunk]
 	metrics  *Metrics
 	model_id string
 	bufs     sync.Pool
@@ -127,7 +128,7 @@ func New(cfg Config) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("classifier config: %w", err)
 	}
-	c := &Classifier{cfg: cfg, cache: newWordCache(), metrics: cfg.Metrics}
+	c := &Classifier{cfg: cfg, cache: newCache[*wordInfo](), chunks: newCache[chunk](), metrics: cfg.Metrics}
 	c.routing = DefaultRouting()
 	for k, v := range cfg.Routing {
 		c.routing[k] = v
@@ -196,10 +197,12 @@ func (c *Classifier) ModelID() string { return c.model_id }
 
 // analysis is the per-call scratch space.
 type analysis struct {
+	z     tokenizer
 	toks  []Token
 	infos []*wordInfo
 	words []string // Text of the Word and Hashtag tokens, in order
 	stems []string
+	winfo []*wordInfo // info of each entry of words
 	wpos  []int // token index of each entry of words
 }
 
@@ -209,10 +212,20 @@ func (c *Classifier) info(w string) *wordInfo {
 
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
-	wi := &wordInfo{stem: Stem(w)}
+	wi := &wordInfo{word: w, stem: Stem(w)}
 	c.toxic.analyse(w, wi)
 	wi.topics = c.topics.wordHits(w, wi.stem)
 	wi.prio = c.prio.dict.wordHits(w, wi.stem)
+	wi.topicPhr = c.topics.phrases[wi.stem]
+	wi.prioPhr = c.prio.dict.phrases[wi.stem]
+	wi.gaz = c.gaz.byStem[wi.stem]
+	wi.threat = c.toxic.threatWords[w]
+	wi.pointer = c.toxic.pointers[w]
+	for i, p := range c.toxic.threats {
+		if p.partMatches(0, w) {
+			wi.threatPhr = append(wi.threatPhr, i)
+		}
+	}
 	return wi
 }
 
@@ -220,20 +233,30 @@ func (c *Classifier) analyse(text string) *analysis {
 	a, _ := c.bufs.Get().(*analysis)
 	if a == nil {
 		a = &analysis{}
+		a.z.intern = func(b []byte) (string, *wordInfo) {
+			wi := c.cache.getBytes(b, c.analyseWord)
+			return wi.word, wi
+		}
+		a.z.chunks = c.chunks
 	}
-	a.toks = Tokenize(text, a.toks)
+	a.toks = a.z.tokenize(text, a.toks)
 	a.infos = a.infos[:0]
 	a.words = a.words[:0]
 	a.stems = a.stems[:0]
+	a.winfo = a.winfo[:0]
 	a.wpos = a.wpos[:0]
 	for i, t := range a.toks {
 		switch t.Kind {
 		case Word, Hashtag, Joined:
-			wi := c.info(t.Text)
+			wi := t.wi
+			if wi == nil {
+				wi = c.info(t.Text)
+			}
 			a.infos = append(a.infos, wi)
 			if t.Kind != Joined {
 				a.words = append(a.words, t.Text)
 				a.stems = append(a.stems, wi.stem)
+				a.winfo = append(a.winfo, wi)
 				a.wpos = append(a.wpos, i)
 			}
 		default:
@@ -258,7 +281,7 @@ func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engageme
 	cl := &otklik.Classification{Drop: []otklik.DropReason{}, Explanation: expl, Model: c.model_id, ClassifiedAt: c.cfg.Now()}
 
 	tr := toxicResult{evidence: expl}
-	c.detectToxic(a.toks, a.infos, a.words, &tr)
+	c.detectToxic(a, &tr)
 	cl.Drop = append(cl.Drop, tr.reasons...)
 
 	topic, tev := c.topicOf(a)

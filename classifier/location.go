@@ -185,8 +185,8 @@ type locMatch struct {
 func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 	var found []locMatch
 	var ambiguous []otklik.Evidence
-	for i, st := range a.stems {
-		for _, ei := range g.byStem[st] {
+	for i := range a.stems {
+		for _, ei := range a.winfo[i].gaz {
 			e := &g.entries[ei]
 			if i+len(e.stems) > len(a.stems) {
 				continue

@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // attach registers the cache counters of a classifier (the first one attached).
-func (m *Metrics) attach(c *wordCache) {
+func (m *Metrics) attach(c *cache[*wordInfo]) {
 	m.once.Do(func() {
 		for _, f := range []struct {
 			name, help string

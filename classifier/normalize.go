@@ -62,6 +62,8 @@ type Token struct {
 	Masked bool
 	// Dash reports that a free-standing dash («—», «-») came right before the token.
 	Dash bool
+
+	wi *wordInfo // the cached analysis, when tokenized by a Classifier
 }
 
 // Normalize returns the normalised text: its tokens' Text joined by single spaces. It is
@@ -175,15 +177,142 @@ func lookalike(r rune) (rune, bool) {
 
 // Tokenize splits s into normalised tokens, appending to buf (which may be nil).
 func Tokenize(s string, buf []Token) []Token {
+	var z tokenizer
+	return z.tokenize(s, buf)
+}
+
+// tokenizer holds the scratch space of Tokenize, and an optional intern function that
+// turns a normalised word into its canonical string (and its cached analysis).
+type tokenizer struct {
+	piece  []rune
+	out    []rune
+	b      []byte
+	intern func([]byte) (string, *wordInfo)
+	chunks *cache[chunk]
+	// l1 is a small direct-mapped cache of chunks in front of the shared one, private to
+	// the tokenizer (one per goroutine at a time), so frequent words cost no lock and no
+	// trip through the big map.
+	l1 *[l1Size]l1Slot
+}
+
+const l1Size = 4096
+
+type l1Slot struct {
+	h   uint64
+	key string
+	e   chunk
+}
+
+// chunk returns the tokens of one chunk, from the caches.
+func (z *tokenizer) chunk(key string) chunk {
+	h := z.chunks.hash(key)
+	if z.l1 == nil {
+		z.l1 = new([l1Size]l1Slot)
+	}
+	s := &z.l1[h%l1Size]
+	if s.h == h && s.key == key {
+		return s.e
+	}
+	e := z.chunks.getHashed(h, key, z.scanChunk)
+	s.h, s.key, s.e = h, e.key, e
+	return e
+}
+
+func isSpace(r rune) bool {
+	if r < 0x80 {
+		return r == ' ' || r == '\n' || r == '\t' || r == '\r' || r == '\v' || r == '\f'
+	}
+	return unicode.IsSpace(r)
+}
+
+// wordRune reports letters, digits and masking characters.
+func wordRune(r rune) bool {
+	switch {
+	case r < 0x80:
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '*' || r == '@' || r == '#' || r == '$' || r == '%'
+	case r >= 0x400 && r <= 0x4FF:
+		return unicode.IsLetter(r)
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '…'
+}
+
+func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 	s = prepare(s)
 	toks := buf[:0]
+	if z.chunks == nil {
+		toks, _, _ = z.scan(s, toks, true, false)
+		return z.joinSpelled(toks)
+	}
+	// With a chunk cache: split at white space and replay each chunk's tokens.
 	sentence, dash := true, false
 	i := 0
-	var piece []rune
+	for i < len(s) {
+		c := s[i]
+		if c < 0x80 {
+			if isSpace(rune(c)) {
+				if c == '\n' {
+					sentence = true
+				}
+				i++
+				continue
+			}
+		} else if r, n := utf8.DecodeRuneInString(s[i:]); isSpace(r) {
+			i += n
+			continue
+		}
+		j := i
+		for j < len(s) {
+			c := s[j]
+			if c < 0x80 {
+				if isSpace(rune(c)) {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if isSpace(r) {
+				break
+			}
+			j += n
+		}
+		e := z.chunk(s[i:j])
+		if len(e.toks) == 0 {
+			sentence, dash = sentence || e.sentence, dash || e.dash
+		} else {
+			k := len(toks)
+			toks = append(toks, e.toks...)
+			toks[k].SentenceStart = toks[k].SentenceStart || sentence
+			toks[k].Dash = toks[k].Dash || dash
+			sentence, dash = e.sentence, e.dash
+		}
+		i = j
+	}
+	return z.joinSpelled(toks)
+}
+
+// chunk is the cached tokenization of a run of non-space characters, scanned as if it
+// stood alone; sentence and dash are the states it leaves behind.
+type chunk struct {
+	key            string
+	toks           []Token
+	sentence, dash bool
+}
+
+func (z *tokenizer) scanChunk(s string) chunk {
+	toks, sentence, dash := z.scan(s, nil, false, false)
+	return chunk{key: s, toks: toks, sentence: sentence, dash: dash}
+}
+
+// scan tokenizes s (white-space separated chunks), starting in the given states, and
+// returns the states it ends in.
+func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, bool, bool) {
+	i := 0
 	for i < len(s) {
 		// Skip separators, noting sentence ends.
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsSpace(r) || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && !maskRune(r)) {
+		if isSpace(r) || !wordRune(r) || r == '…' {
 			switch r {
 			case '.', '!', '?', '\n', '…':
 				sentence = true
@@ -196,15 +325,23 @@ func Tokenize(s string, buf []Token) []Token {
 		// A chunk is a run of non-space characters.
 		j := i
 		for j < len(s) {
+			c := s[j]
+			if c < 0x80 {
+				if isSpace(rune(c)) {
+					break
+				}
+				j++
+				continue
+			}
 			r2, n2 := utf8.DecodeRuneInString(s[j:])
-			if unicode.IsSpace(r2) {
+			if isSpace(r2) {
 				break
 			}
 			j += n2
 		}
 		chunk := s[i:j]
 		if k := special(chunk); k > 0 {
-			kind, text, used := specialToken(chunk, k)
+			kind, text, used := z.specialToken(chunk, k)
 			if text != "" {
 				toks = append(toks, Token{Kind: kind, Text: text, SentenceStart: sentence, Dash: dash})
 				sentence, dash = false, false
@@ -216,7 +353,7 @@ func Tokenize(s string, buf []Token) []Token {
 		p := i
 		for p < j {
 			r2, n2 := utf8.DecodeRuneInString(s[p:])
-			if !(unicode.IsLetter(r2) || unicode.IsDigit(r2) || maskRune(r2)) {
+			if !wordRune(r2) || r2 == '…' {
 				switch r2 {
 				case '.', '!', '?', '…':
 					sentence = true
@@ -224,17 +361,17 @@ func Tokenize(s string, buf []Token) []Token {
 				p += n2
 				continue
 			}
-			piece = piece[:0]
+			z.piece = z.piece[:0]
 			q := p
 			for q < j {
 				r3, n3 := utf8.DecodeRuneInString(s[q:])
-				if !(unicode.IsLetter(r3) || unicode.IsDigit(r3) || maskRune(r3)) {
+				if !wordRune(r3) || r3 == '…' {
 					break
 				}
-				piece = append(piece, r3)
+				z.piece = append(z.piece, r3)
 				q += n3
 			}
-			if t, ok := makeWord(piece); ok {
+			if t, ok := z.makeWord(z.piece); ok {
 				t.SentenceStart, t.Dash = sentence, dash
 				toks = append(toks, t)
 				sentence, dash = false, false
@@ -243,18 +380,22 @@ func Tokenize(s string, buf []Token) []Token {
 		}
 		i = j
 	}
-	return joinSpelled(toks)
+	return toks, sentence, dash
 }
 
 // special tells whether chunk starts a URL (1), mention (2) or hashtag (3).
 func special(chunk string) int {
-	lc := chunk
-	if len(lc) > 8 {
-		lc = lc[:8]
-	}
-	lc = strings.ToLower(lc)
-	if strings.HasPrefix(lc, "http://") || strings.HasPrefix(lc, "https://") || strings.HasPrefix(lc, "www.") {
-		return 1
+	switch chunk[0] {
+	case 'h', 'H', 'w', 'W':
+		lc := chunk
+		if len(lc) > 8 {
+			lc = lc[:8]
+		}
+		lc = strings.ToLower(lc)
+		if strings.HasPrefix(lc, "http://") || strings.HasPrefix(lc, "https://") || strings.HasPrefix(lc, "www.") {
+			return 1
+		}
+		return 0
 	}
 	if len(chunk) > 2 && (chunk[0] == '@' || chunk[0] == '#') {
 		r, _ := utf8.DecodeRuneInString(chunk[1:])
@@ -270,7 +411,7 @@ func special(chunk string) int {
 
 // specialToken makes the token of a URL, mention or hashtag at the start of chunk and says
 // how many bytes it used.
-func specialToken(chunk string, k int) (TokenKind, string, int) {
+func (z *tokenizer) specialToken(chunk string, k int) (TokenKind, string, int) {
 	switch k {
 	case 1:
 		end := len(chunk)
@@ -303,7 +444,7 @@ func specialToken(chunk string, k int) (TokenKind, string, int) {
 			rs = append(rs, r)
 			end += n
 		}
-		t, ok := makeWord(rs)
+		t, ok := z.makeWord(rs)
 		if !ok {
 			return Hashtag, "", end
 		}
@@ -311,50 +452,80 @@ func specialToken(chunk string, k int) (TokenKind, string, int) {
 	}
 }
 
+// lower lower-cases r, with fast paths for ASCII and Cyrillic, and folds ё to е.
+func lower(r rune) rune {
+	switch {
+	case r >= 'A' && r <= 'Z':
+		return r + 32
+	case r < 0x80:
+		return r
+	case r >= 'А' && r <= 'Я':
+		return r + 32
+	case r >= 'а' && r <= 'я':
+		return r
+	case r == 'ё' || r == 'Ё':
+		return 'е'
+	}
+	return unicode.ToLower(r)
+}
+
+func isUpper(r rune) bool {
+	switch {
+	case r >= 'A' && r <= 'Z', r >= 'А' && r <= 'Я', r == 'Ё':
+		return true
+	case r < 0x80, r >= 'а' && r <= 'я':
+		return false
+	}
+	return unicode.IsUpper(r)
+}
+
 // makeWord normalises one word piece.
-func makeWord(piece []rune) (Token, bool) {
-	letters, digits, cyr, masks := 0, 0, 0, 0
+func (z *tokenizer) makeWord(piece []rune) (Token, bool) {
+	letters, digits, cyr := 0, 0, 0
 	for _, r := range piece {
 		switch {
+		case r >= 0x400 && r <= 0x4FF:
+			letters++
+			cyr++
+		case r >= '0' && r <= '9':
+			digits++
+		case r < 0x80:
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+				letters++
+			}
 		case unicode.IsLetter(r):
 			letters++
-			if isCyr(r) {
-				cyr++
-			}
 		case unicode.IsDigit(r):
 			digits++
-		default:
-			masks++
 		}
 	}
-	// Trim masking characters at the edges that are not part of a word («*важно*»), but
+	// Trim masking characters at the start that are not part of a word («*важно*»), but
 	// keep a trailing run after letters («бл*», «нах**»).
 	for len(piece) > 0 && maskRune(piece[0]) && piece[0] != '@' {
 		piece = piece[1:]
-		masks--
 	}
 	if len(piece) == 0 || letters == 0 {
 		if digits > 0 && letters == 0 {
-			var b strings.Builder
+			z.b = z.b[:0]
 			for _, r := range piece {
 				if unicode.IsDigit(r) {
-					b.WriteRune(r)
+					z.b = utf8.AppendRune(z.b, r)
 				}
 			}
-			if b.Len() > 0 {
-				return Token{Kind: Number, Text: b.String()}, true
+			if len(z.b) > 0 {
+				return Token{Kind: Number, Text: string(z.b)}, true
 			}
 		}
 		return Token{}, false
 	}
-	t := Token{Kind: Word, Cap: unicode.IsUpper(piece[0])}
+	t := Token{Kind: Word, Cap: isUpper(piece[0])}
 	fold := cyr > 0
 	foldDigits := fold && letters > digits
-	out := make([]rune, 0, len(piece))
+	out := z.out[:0]
 	for _, r := range piece {
 		switch {
 		case fold && (r < 0x80 || r == '@'):
-			if unicode.IsDigit(r) && !foldDigits {
+			if r >= '0' && r <= '9' && !foldDigits {
 				break
 			}
 			if c, ok := lookalike(r); ok {
@@ -365,28 +536,28 @@ func makeWord(piece []rune) (Token, bool) {
 		case maskRune(r):
 			r = '*'
 		}
-		r = unicode.ToLower(r)
-		if r == 'ё' {
-			r = 'е'
-		}
+		r = lower(r)
 		if r == '*' {
 			t.Masked = true
 		}
 		out = append(out, r)
 	}
-	text := squeeze(out)
-	if text == "" || text == "*" {
+	z.out = out
+	z.b = squeeze(z.b[:0], out)
+	if len(z.b) == 0 || (len(z.b) == 1 && z.b[0] == '*') {
 		return Token{}, false
 	}
-	t.Text = text
+	if z.intern != nil {
+		t.Text, t.wi = z.intern(z.b)
+	} else {
+		t.Text = string(z.b)
+	}
 	return t, true
 }
 
-// squeeze turns runs of three or more identical letters into one («оооочень» → «очень»)
-// and runs of masking stars into one star; digits are left alone.
-func squeeze(rs []rune) string {
-	var b strings.Builder
-	b.Grow(len(rs) * 2)
+// squeeze appends rs to b, turning runs of three or more identical letters into one
+// («оооочень» → «очень») and runs of masking stars into one star; digits are left alone.
+func squeeze(b []byte, rs []rune) []byte {
 	for i := 0; i < len(rs); {
 		j := i + 1
 		for j < len(rs) && rs[j] == rs[i] {
@@ -395,23 +566,23 @@ func squeeze(rs []rune) string {
 		r := rs[i]
 		n := j - i
 		switch {
-		case unicode.IsDigit(r):
+		case r >= '0' && r <= '9':
 		case r == '*':
 			n = 1
 		case n >= 3:
 			n = 1
 		}
 		for k := 0; k < n; k++ {
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		}
 		i = j
 	}
-	return b.String()
+	return b
 }
 
 // joinSpelled appends a Joined token for every run of three or more single-letter words
 // («х у й», «б.л.я.т.ь»).
-func joinSpelled(toks []Token) []Token {
+func (z *tokenizer) joinSpelled(toks []Token) []Token {
 	n := len(toks)
 	for i := 0; i < n; {
 		if !single(toks[i]) {
@@ -425,7 +596,11 @@ func joinSpelled(toks []Token) []Token {
 			j++
 		}
 		if j-i >= 3 {
-			toks = append(toks, Token{Kind: Joined, Text: b.String()})
+			t := Token{Kind: Joined, Text: b.String()}
+			if z.intern != nil {
+				t.Text, t.wi = z.intern([]byte(t.Text))
+			}
+			toks = append(toks, t)
 		}
 		i = j
 	}

@@ -145,17 +145,17 @@ func (d *termDict) partMatches(t *topicTerm, k int, word, stem string) bool {
 
 // scores sums the weights of the distinct terms found in a, per topic, and returns the
 // matched term indexes.
-func (d *termDict) scores(a *analysis, hits func(*wordInfo) []termHit, out []float64) []int32 {
+func (d *termDict) scores(a *analysis, hits func(*wordInfo) ([]termHit, []int32), out []float64) []int32 {
 	var matched []int32
 	has := func(i int32) bool { return slices.Contains(matched, i) }
-	for wi, pos := range a.wpos {
-		info := a.infos[pos]
-		for _, h := range hits(info) {
+	for wi, info := range a.winfo {
+		single, phr := hits(info)
+		for _, h := range single {
 			if !has(h.term) {
 				matched = append(matched, h.term)
 			}
 		}
-		for _, i := range d.phrases[a.stems[wi]] {
+		for _, i := range phr {
 			if has(i) {
 				continue
 			}
@@ -191,7 +191,7 @@ const modelWeight = 2.0
 // topicOf decides the topic and its evidence.
 func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 	sc := make([]float64, len(topicIDs))
-	matched := c.topics.scores(a, func(wi *wordInfo) []termHit { return wi.topics }, sc)
+	matched := c.topics.scores(a, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
 	dictMax := 0.0
 	for _, s := range sc {
 		dictMax = max(dictMax, s)

@@ -80,17 +80,13 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 			return s
 		}
 	}
-	if len(m.prefixed) > 0 {
-		rs := []rune(w)
-		for _, r := range m.prefixed {
-			if matchSets(rs, r.sets) {
+	for _, r := range m.prefixed {
+		if matchSetsStr(w, r.sets) {
+			return r.term
+		}
+		for _, p := range prefixes {
+			if len(p) < len(w) && strings.HasPrefix(w, p) && matchSetsStr(w[len(p):], r.sets) {
 				return r.term
-			}
-			for _, p := range prefixes {
-				pr := []rune(p)
-				if len(pr) < len(rs) && string(rs[:len(pr)]) == p && matchSets(rs[len(pr):], r.sets) {
-					return r.term
-				}
 			}
 		}
 	}
@@ -103,6 +99,22 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 		}
 	}
 	return ""
+}
+
+// matchSetsStr reports whether s starts with the pattern.
+func matchSetsStr(s string, sets []runeSet) bool {
+	i := 0
+	for _, set := range sets {
+		if i >= len(s) {
+			return false
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !set.has(r) {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 // matchSets reports whether rs starts with the pattern.
@@ -169,12 +181,10 @@ func (p phrase) partMatches(k int, w string) bool {
 // maxGap is how many other words may stand between the words of a phrase.
 const maxGap = 3
 
-// find returns the index range [start, end] of the first occurrence of p in words.
-func (p phrase) find(words []string) (int, int, bool) {
-	for s := range words {
-		if !p.partMatches(0, words[s]) {
-			continue
-		}
+// findAt reports whether p occurs in words starting at s (whose word matches the first
+// part), and where it ends.
+func (p phrase) findAt(words []string, s int) (int, bool) {
+	{
 		k, pos := 1, s
 		for k < len(p.parts) {
 			found := false
@@ -190,10 +200,10 @@ func (p phrase) find(words []string) (int, int, bool) {
 			k++
 		}
 		if k == len(p.parts) {
-			return s, pos, true
+			return pos, true
 		}
 	}
-	return 0, 0, false
+	return 0, false
 }
 
 // toxicLexicon is the parsed data/toxic.txt.
@@ -268,7 +278,12 @@ func parseToxic(data string) (*toxicLexicon, error) {
 			if err != nil {
 				return nil, fmt.Errorf("toxic.txt:%d: %w", n, err)
 			}
-			m.prefixed = append(m.prefixed, rootRule{term: term, sets: sets})
+			// The evidence shows the root spelt with the first letter of each class.
+			var disp []rune
+			for _, s := range sets {
+				disp = append(disp, s[0])
+			}
+			m.prefixed = append(m.prefixed, rootRule{term: string(disp), sets: sets})
 		case "mask":
 			m.masks = append(m.masks, []rune(term))
 		case "except":
@@ -306,22 +321,23 @@ type toxicResult struct {
 
 // detectToxic runs point 16 over the tokens whose infos are given (parallel slices; infos
 // of non-word tokens are nil).
-func (c *Classifier) detectToxic(toks []Token, infos []*wordInfo, words []string, res *toxicResult) {
+func (c *Classifier) detectToxic(a *analysis, res *toxicResult) {
 	lx := c.toxic
+	toks, infos, words := a.toks, a.infos, a.words
 	var obs, ins, thr []otklik.Evidence
-	seen := map[string]bool{}
 	add := func(list *[]otklik.Evidence, kind, term, text string) {
-		if seen[kind+term] {
-			return
+		for _, e := range *list {
+			if e.Term == term {
+				return
+			}
 		}
-		seen[kind+term] = true
 		e := otklik.Evidence{Term: term, Weight: 1}
 		if text != term {
 			e.Text = text
 		}
 		*list = append(*list, e)
 	}
-	prevWord := ""
+	prevPointer := false
 	for i, t := range toks {
 		wi := infos[i]
 		if wi == nil {
@@ -335,17 +351,20 @@ func (c *Classifier) detectToxic(toks []Token, infos []*wordInfo, words []string
 		}
 		if wi.insult != "" {
 			add(&ins, "i", wi.insult, t.Text)
-		} else if wi.animal && (lx.pointers[prevWord] || t.Dash) {
+		} else if wi.animal && (prevPointer || t.Dash) {
 			add(&ins, "i", t.Text, t.Text)
 		}
-		if lx.threatWords[t.Text] {
+		if wi.threat {
 			add(&thr, "t", t.Text, t.Text)
 		}
-		prevWord = t.Text
+		prevPointer = wi.pointer
 	}
-	for _, p := range lx.threats {
-		if s, e, ok := p.find(words); ok {
-			add(&thr, "t", p.text, strings.Join(words[s:e+1], " "))
+	for wi, info := range a.winfo {
+		for _, pi := range info.threatPhr {
+			p := lx.threats[pi]
+			if e, ok := p.findAt(words, wi); ok {
+				add(&thr, "t", p.text, strings.Join(words[wi:e+1], " "))
+			}
 		}
 	}
 	if len(obs) > 0 {

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -12,14 +13,24 @@ import (
 // is computed once per distinct word and cached: residents' vocabulary is small, so after
 // warm-up almost every word of a publication is a cache hit.
 type wordInfo struct {
+	// word is the normalised word itself (the cache key).
+	word string
 	// stem is the Snowball (Russian) stem.
 	stem string
 	// obscene and insult name the lexicon entry the word matched, "" when none.
 	obscene, insult string
 	// animal reports a word that insults only after a pointing word («эти свиньи»).
 	animal bool
-	// topics and prio list the single-word topic and priority terms the word matched.
-	topics, prio []termHit
+	// topics and prio list the single-word topic and priority terms the word matched;
+	// topicPhr and prioPhr the phrases whose first word it is.
+	topics, prio       []termHit
+	topicPhr, prioPhr []int32
+	// gaz lists the gazetteer entries whose first word it is.
+	gaz []int
+	// threat reports a threat word; threatPhr the threat phrases it starts; pointer a word
+	// that aims an animal word at someone («эти», «ты»).
+	threat, pointer bool
+	threatPhr       []int
 }
 
 // termHit is a reference to a dictionary term.
@@ -29,53 +40,83 @@ type termHit struct {
 
 const (
 	cacheShards      = 64
-	cacheShardMaxLen = 8192 // per shard: about 500k words in all before a shard is reset
+	cacheShardMaxLen = 8192 // per shard: about 500k entries in all before a shard is reset
 )
 
-// wordCache is a concurrency-safe, bounded cache of wordInfo keyed by the normalised word.
-// A shard that grows past its bound is emptied (the simplest bound that needs no
-// bookkeeping on hits); the counters feed the metrics.
-type wordCache struct {
+// cache is a concurrency-safe, bounded cache keyed by strings (looked up without
+// allocating). A shard that grows past its bound is emptied (the simplest bound that needs
+// no bookkeeping on hits); the counters feed the metrics.
+type cache[V any] struct {
 	seed   maphash.Seed
-	shards [cacheShards]cacheShard
+	shards [cacheShards]cacheShard[V]
 	hits   atomic.Uint64
 	misses atomic.Uint64
 	resets atomic.Uint64
 }
 
-type cacheShard struct {
+type cacheShard[V any] struct {
 	mu sync.RWMutex
-	m  map[string]*wordInfo
+	m  map[string]V
 }
 
-func newWordCache() *wordCache {
-	c := &wordCache{seed: maphash.MakeSeed()}
+func newCache[V any]() *cache[V] {
+	c := &cache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*wordInfo, 256)
+		c.shards[i].m = make(map[string]V, 256)
 	}
 	return c
 }
 
-// get returns the cached info of w, computing it with make on a miss.
-func (c *wordCache) get(w string, make func(string) *wordInfo) *wordInfo {
-	sh := &c.shards[maphash.String(c.seed, w)%cacheShards]
+// get returns the cached value of key, computing it with make on a miss.
+func (c *cache[V]) get(key string, make func(string) V) V {
+	return c.getHashed(maphash.String(c.seed, key), key, make)
+}
+
+// hash is the hash get uses for key.
+func (c *cache[V]) hash(key string) uint64 { return maphash.String(c.seed, key) }
+
+// getHashed is get with the key's hash already computed.
+func (c *cache[V]) getHashed(h uint64, key string, make func(string) V) V {
+	sh := &c.shards[h%cacheShards]
 	sh.mu.RLock()
-	wi, ok := sh.m[w]
+	v, ok := sh.m[key]
 	sh.mu.RUnlock()
 	if ok {
 		c.hits.Add(1)
-		return wi
+		return v
 	}
 	c.misses.Add(1)
-	wi = make(w)
+	key = strings.Clone(key)
+	v = make(key)
+	c.put(sh, key, v)
+	return v
+}
+
+// getBytes is get for a byte slice key; it copies the key only on a miss.
+func (c *cache[V]) getBytes(key []byte, make func(string) V) V {
+	sh := &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
+	sh.mu.RLock()
+	v, ok := sh.m[string(key)]
+	sh.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+		return v
+	}
+	c.misses.Add(1)
+	k := string(key)
+	v = make(k)
+	c.put(sh, k, v)
+	return v
+}
+
+func (c *cache[V]) put(sh *cacheShard[V], key string, v V) {
 	sh.mu.Lock()
 	if len(sh.m) >= cacheShardMaxLen {
 		clear(sh.m)
 		c.resets.Add(1)
 	}
-	sh.m[w] = wi
+	sh.m[key] = v
 	sh.mu.Unlock()
-	return wi
 }
 
 // Stem returns the Snowball (Russian) stem of a normalised word.

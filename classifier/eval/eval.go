@@ -155,21 +155,21 @@ func readLines(r io.Reader, f func(n int, line []byte) error) error {
 }
 
 type rawRow struct {
-	ID              any      `json:"id"`
-	Text            string   `json:"text"`
-	Kind            string   `json:"kind"`
-	Likes           int64    `json:"likes"`
-	Comments        int64    `json:"comments"`
-	Reposts         int64    `json:"reposts"`
-	Views           int64    `json:"views"`
-	AuthorFollowers int64    `json:"author_followers"`
-	Topic           *string  `json:"topic"`
-	Location        *string  `json:"location"`
-	Priority        *string  `json:"priority"`
-	Drop            []string `json:"drop"`
-	Category        string   `json:"category"`
-	Subcategory     string   `json:"subcategory"`
-	Group           *int     `json:"group"`
+	ID              any             `json:"id"`
+	Text            string          `json:"text"`
+	Kind            string          `json:"kind"`
+	Likes           int64           `json:"likes"`
+	Comments        int64           `json:"comments"`
+	Reposts         int64           `json:"reposts"`
+	Views           int64           `json:"views"`
+	AuthorFollowers int64           `json:"author_followers"`
+	Topic           *string         `json:"topic"`
+	Location        *string         `json:"location"`
+	Priority        *string         `json:"priority"`
+	Drop            []string        `json:"drop"`
+	Category        string          `json:"category"`
+	Subcategory     string          `json:"subcategory"`
+	Group           *int            `json:"group"`
 	RawLabels       json.RawMessage `json:"labels"`
 	// demo corpus: an otklik.Publication plus labels
 	Engagement *otklik.Engagement `json:"engagement"`
