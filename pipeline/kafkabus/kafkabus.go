@@ -449,3 +449,25 @@ func (l kafkaLogger) Printf(format string, args ...any) {
 	}
 	l.log.Log(context.Background(), l.level, "kafka: "+fmt.Sprintf(format, args...))
 }
+
+// DeleteTopics deletes topics (tests and otklik bench, which create topics of their
+// own). Unknown topics are not an error.
+func (b *Bus) DeleteTopics(ctx context.Context, topics ...string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	resp, err := b.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("kafkabus: delete topics: %w", err)
+	}
+	var errs []error
+	for t, e := range resp.Errors {
+		if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
+			errs = append(errs, fmt.Errorf("topic %s: %w", t, e))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("kafkabus: delete topics: %w", err)
+	}
+	return nil
+}
