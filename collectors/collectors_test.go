@@ -346,7 +346,7 @@ func TestLimiter(t *testing.T) {
 	for range 4 {
 		waits = append(waits, l.Reserve())
 	}
-	want := []time.Duration{0, 333333333, 666666666, 999999999}
+	want := []time.Duration{0, 333333334, 666666668, time.Second + 2}
 	for i := range want {
 		if d := waits[i] - want[i]; d < -time.Millisecond || d > time.Millisecond {
 			t.Fatalf("waits = %v, want ≈ %v", waits, want)

@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -31,7 +32,8 @@ func NewLimiterClock(perSecond float64, burst int, now func() time.Time) *Limite
 	}
 	l := &Limiter{now: now, burst: burst}
 	if perSecond > 0 {
-		l.every = time.Duration(float64(time.Second) / perSecond)
+		// Rounded up, so that n calls never fit in a second that allows n−1.
+		l.every = time.Duration(math.Ceil(float64(time.Second) / perSecond))
 	}
 	return l
 }

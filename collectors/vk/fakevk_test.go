@@ -27,6 +27,34 @@ type fakeVK struct {
 	requests int
 	calls    map[string]int // API calls by method (execute counts its inner calls)
 	times    []time.Time    // when each request was served (fake's clock)
+	events   []fakeEvent    // scheduled changes, applied when the fake's clock reaches them
+}
+
+type fakeEvent struct {
+	at time.Time
+	fn func()
+}
+
+// schedule runs fn (which may call addPost, addComment …) once the fake's clock reaches at.
+func (f *fakeVK) schedule(at time.Time, fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, fakeEvent{at, fn})
+	slices.SortStableFunc(f.events, func(a, b fakeEvent) int { return a.at.Compare(b.at) })
+}
+
+func (f *fakeVK) runDue() {
+	for {
+		f.mu.Lock()
+		if len(f.events) == 0 || f.events[0].at.After(f.now()) {
+			f.mu.Unlock()
+			return
+		}
+		ev := f.events[0]
+		f.events = f.events[1:]
+		f.mu.Unlock()
+		ev.fn()
+	}
 }
 
 type fakeComment struct {
@@ -143,6 +171,7 @@ func maps(m map[string]int) map[string]int {
 var apiCall = regexp.MustCompile(`API\.([a-zA-Z]+\.[a-zA-Z]+)\((\{[^{}]*\})\)`)
 
 func (f *fakeVK) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.runDue()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests++
@@ -216,9 +245,11 @@ func (f *fakeVK) apply(method string, p map[string]any) (any, int) {
 		}
 		posts := f.walls[owner]
 		off, n := num(p["offset"]), num(p["count"])
-		items := []object.WallWallpost{}
+		items := []any{}
 		if off < len(posts) {
-			items = posts[off:min(off+n, len(posts))]
+			for _, p := range posts[off:min(off+n, len(posts))] {
+				items = append(items, leanPost(p))
+			}
 		}
 		return map[string]any{"count": len(posts), "items": items, "profiles": []any{}, "groups": []any{}}, 0
 	case "wall.getComments":
@@ -239,9 +270,11 @@ func (f *fakeVK) apply(method string, p map[string]any) (any, int) {
 			}
 		}
 		slices.Reverse(all) // sort=desc
-		items := []object.WallWallComment{}
+		items := []any{}
 		if off < len(all) {
-			items = all[off:min(off+n, len(all))]
+			for _, c := range all[off:min(off+n, len(all))] {
+				items = append(items, leanComment(c))
+			}
 		}
 		return map[string]any{"count": len(all), "current_level_count": len(all), "items": items, "profiles": []any{}, "groups": []any{}}, 0
 	case "newsfeed.search":
@@ -271,4 +304,45 @@ type fakeWallpost = object.WallWallpost
 
 func fakePost(owner, id int, at time.Time) object.WallWallpost {
 	return object.WallWallpost{ID: id, OwnerID: owner, FromID: owner, Date: int(at.Unix()), Text: "мусор", PostType: "post"}
+}
+
+// leanPost renders a post with the fields VK 5.131 actually sends for a plain text post
+// (see testdata/wall_get.json), not every zero field of vksdk's struct.
+func leanPost(p object.WallWallpost) map[string]any {
+	m := map[string]any{
+		"id": p.ID, "owner_id": p.OwnerID, "from_id": p.FromID, "date": p.Date, "post_type": "post",
+		"text": p.Text, "marked_as_ads": 0, "is_favorite": false,
+		"comments": map[string]any{"can_post": 1, "count": p.Comments.Count, "groups_can_post": true},
+		"likes":    map[string]any{"can_like": 1, "count": p.Likes.Count, "user_likes": 0, "can_publish": 1},
+		"reposts":  map[string]any{"count": p.Reposts.Count, "user_reposted": 0},
+		"views":    map[string]any{"count": p.Views.Count},
+		"post_source": map[string]any{"type": "vk"}, "hash": "h",
+	}
+	if p.Edited != 0 {
+		m["edited"] = p.Edited
+	}
+	return m
+}
+
+func leanComment(c object.WallWallComment) map[string]any {
+	m := map[string]any{
+		"id": c.ID, "from_id": c.FromID, "date": c.Date, "text": c.Text, "post_id": c.PostID,
+		"owner_id": c.OwnerID, "parents_stack": c.ParentsStack,
+		"likes": map[string]any{"can_like": 1, "count": c.Likes.Count, "user_likes": 0, "can_publish": 1},
+	}
+	if m["parents_stack"] == nil {
+		m["parents_stack"] = []int{}
+	}
+	if c.ReplyToComment != 0 {
+		m["reply_to_comment"] = c.ReplyToComment
+		m["reply_to_user"] = c.FromID
+	}
+	if len(c.ParentsStack) == 0 {
+		items := []any{}
+		for _, r := range c.Thread.Items {
+			items = append(items, leanComment(r))
+		}
+		m["thread"] = map[string]any{"count": c.Thread.Count, "items": items, "can_post": true, "show_reply_button": true, "groups_can_post": true}
+	}
+	return m
 }
