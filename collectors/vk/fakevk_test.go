@@ -312,10 +312,10 @@ func leanPost(p object.WallWallpost) map[string]any {
 	m := map[string]any{
 		"id": p.ID, "owner_id": p.OwnerID, "from_id": p.FromID, "date": p.Date, "post_type": "post",
 		"text": p.Text, "marked_as_ads": 0, "is_favorite": false,
-		"comments": map[string]any{"can_post": 1, "count": p.Comments.Count, "groups_can_post": true},
-		"likes":    map[string]any{"can_like": 1, "count": p.Likes.Count, "user_likes": 0, "can_publish": 1},
-		"reposts":  map[string]any{"count": p.Reposts.Count, "user_reposted": 0},
-		"views":    map[string]any{"count": p.Views.Count},
+		"comments":    map[string]any{"can_post": 1, "count": p.Comments.Count, "groups_can_post": true},
+		"likes":       map[string]any{"can_like": 1, "count": p.Likes.Count, "user_likes": 0, "can_publish": 1},
+		"reposts":     map[string]any{"count": p.Reposts.Count, "user_reposted": 0},
+		"views":       map[string]any{"count": p.Views.Count},
 		"post_source": map[string]any{"type": "vk"}, "hash": "h",
 	}
 	if p.Edited != 0 {
