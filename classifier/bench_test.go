@@ -55,7 +55,9 @@ func BenchmarkNaiveStem(b *testing.B) {
 	_ = sink
 }
 
-func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'а' && r <= 'я' || r == 'ё' || r > 0x7f && r < 0x400 }
+func isLetter(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'а' && r <= 'я' || r == 'ё' || r > 0x7f && r < 0x400
+}
 
 // BenchmarkTokenize measures the normaliser alone on the toxic texts.
 func BenchmarkTokenize(b *testing.B) {

@@ -203,7 +203,7 @@ type analysis struct {
 	words []string // Text of the Word and Hashtag tokens, in order
 	stems []string
 	winfo []*wordInfo // info of each entry of words
-	wpos  []int // token index of each entry of words
+	wpos  []int       // token index of each entry of words
 }
 
 func (c *Classifier) info(w string) *wordInfo {

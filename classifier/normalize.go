@@ -522,10 +522,12 @@ func (z *tokenizer) makeWord(piece []rune) (Token, bool) {
 	fold := cyr > 0
 	foldDigits := fold && letters > digits
 	out := z.out[:0]
-	for _, r := range piece {
+	for i, r := range piece {
 		switch {
 		case fold && (r < 0x80 || r == '@'):
-			if r >= '0' && r <= '9' && !foldDigits {
+			// A digit is a look-alike only right before a letter («3аебали», «6ля»), not in
+			// «мамы64» or «2д».
+			if r >= '0' && r <= '9' && (!foldDigits || i+1 == len(piece) || !unicode.IsLetter(piece[i+1])) {
 				break
 			}
 			if c, ok := lookalike(r); ok {

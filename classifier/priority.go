@@ -28,6 +28,7 @@ func parsePriority(data string) (*priorityRules, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.negation = true
 	return &priorityRules{dict: d}, nil
 }
 
@@ -69,6 +70,10 @@ func (r *priorityRules) decide(a *analysis, text string, kind otklik.Kind, eng o
 			eng.Likes, eng.Comments, eng.Reposts, eng.Views, followers)})
 	}
 	switch {
+	case low >= 1.5 && crit < 2 && high < 1:
+		// thanks, nothing broken
+		cue("low")
+		return otklik.Low, ev
 	case crit >= 2 && !(low >= 1.5 && high < 1):
 		cue("critical")
 		return otklik.Critical, ev

@@ -30,6 +30,8 @@ type termDict struct {
 	prefixes []int32
 	phrases  map[string][]int32 // multi-word terms by their first stem
 	minScore float64
+	// negation: a single word right after «не» does not count («не горит» is not a fire).
+	negation bool
 }
 
 func topicIndex(id string) int { return labelIndex(topicIDs[:], id) }
@@ -150,8 +152,9 @@ func (d *termDict) scores(a *analysis, hits func(*wordInfo) ([]termHit, []int32)
 	has := func(i int32) bool { return slices.Contains(matched, i) }
 	for wi, info := range a.winfo {
 		single, phr := hits(info)
+		negated := d.negation && wi > 0 && a.words[wi-1] == "не"
 		for _, h := range single {
-			if !has(h.term) {
+			if !has(h.term) && !negated {
 				matched = append(matched, h.term)
 			}
 		}

@@ -23,7 +23,7 @@ type wordInfo struct {
 	animal bool
 	// topics and prio list the single-word topic and priority terms the word matched;
 	// topicPhr and prioPhr the phrases whose first word it is.
-	topics, prio       []termHit
+	topics, prio      []termHit
 	topicPhr, prioPhr []int32
 	// gaz lists the gazetteer entries whose first word it is.
 	gaz []int

@@ -1,0 +1,141 @@
+package classifier
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func words(toks []Token, kinds ...TokenKind) []string {
+	var out []string
+	for _, t := range toks {
+		for _, k := range kinds {
+			if t.Kind == k {
+				out = append(out, t.Text)
+			}
+		}
+	}
+	return out
+}
+
+func TestTokenize(t *testing.T) {
+	tests := []struct {
+		name, in string
+		kind     TokenKind
+		want     string // space-joined texts of tokens of kind
+	}{
+		{"lower and yo", "ЁЛКИ Зелёные", Word, "елки зеленые"},
+		{"latin look-alikes in a cyrillic word", "oхуeть Cаратов", Word, "охуеть саратов"},
+		{"upper-case latin look-alikes", "ВOДA", Word, "вода"},
+		{"digit look-alikes", "3аебали 6ля", Word, "заебали бля"},
+		{"at sign as а inside a word", "бл@ть", Word, "блать"},
+		{"digits stay digits in numbers and codes", "дом 153, маршрут 2Д, 11Б", Word, "дом маршрут 2д 11б"},
+		{"numbers", "дом 153, кв. 12", Number, "153 12"},
+		{"pure latin words stay latin", "wi-fi Google", Word, "wi fi google"},
+		{"stretched letters", "оооочень хорошоооо", Word, "очень хорошо"},
+		{"double letters kept", "длинный ссора", Word, "длинный ссора"},
+		{"masking stars kept as one", "е**ный п***ц", Word, "е*ный п*ц"},
+		{"leading stars dropped", "*важно*", Word, "важно*"},
+		{"spelled-out word glued", "х.у.й тебе", Joined, "хуй"},
+		{"spaced letters glued", "б л я", Joined, "бля"},
+		{"two single letters are not glued", "а я", Joined, ""},
+		{"url", "смотри https://vk.com/wall-1_2. ок", URL, "https://vk.com/wall-1_2"},
+		{"mention", "@saratov_news привет", Mention, "@saratov_news"},
+		{"hashtag", "#Саратов #мамы64 #ЖКХ", Hashtag, "саратов мамы64 жкх"},
+		{"NFKC fullwidth", "ＡＢＣ", Word, "abc"},
+		{"hyphenated words split", "дармоеды-дегенераты", Word, "дармоеды дегенераты"},
+		{"emoji skipped", "парк 🙏 туалеты", Word, "парк туалеты"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(words(Tokenize(tc.in, nil), tc.kind), " ")
+			if tc.name == "two single letters are not glued" {
+				if got != "" {
+					t.Fatalf("got %q, want nothing glued", got)
+				}
+				return
+			}
+			if got != tc.want {
+				t.Errorf("Tokenize(%q) %v = %q, want %q", tc.in, tc.kind, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTokenFlags(t *testing.T) {
+	toks := Tokenize("Светлый. В светлом — Энгельс", nil)
+	ws := []Token{}
+	for _, x := range toks {
+		if x.Kind == Word {
+			ws = append(ws, x)
+		}
+	}
+	if len(ws) != 4 {
+		t.Fatalf("got %d words", len(ws))
+	}
+	if !ws[0].Cap || !ws[0].SentenceStart || !ws[1].SentenceStart || ws[2].SentenceStart || ws[2].Cap {
+		t.Errorf("capital / sentence flags wrong: %+v", ws)
+	}
+	if !ws[3].Dash || ws[2].Dash {
+		t.Errorf("dash flag wrong: %+v", ws)
+	}
+}
+
+// TestChunkCacheSameTokens checks that tokenizing through the classifier's caches gives
+// the same tokens as the plain tokenizer.
+func TestChunkCacheSameTokens(t *testing.T) {
+	c, err := New(Config{NoModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"ВНИМАНИЕ!!! Саратов, ул. Чернышевского 153. В подвале вода — третий месяц.\nРепост! #Саратов",
+		"Торгаши на Крытом — крысы, х.у.й вам",
+		"Светлый. Возле школы",
+		"ВНИМАНИЕ!!! Саратов, ул. Чернышевского 153. В подвале вода — третий месяц.\nРепост! #Саратов",
+	}
+	for _, s := range texts {
+		for pass := 0; pass < 2; pass++ {
+			a := c.analyse(s)
+			want := Tokenize(s, nil)
+			if len(a.toks) != len(want) {
+				t.Fatalf("%q: %d tokens via caches, %d plain", s, len(a.toks), len(want))
+			}
+			for i := range want {
+				g, w := a.toks[i], want[i]
+				g.wi = nil
+				if g != w {
+					t.Errorf("%q token %d: cached %+v, plain %+v", s, i, g, w)
+				}
+			}
+			c.bufs.Put(a)
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"", "х.у.й", "oхуeть", "ВНИМАНИЕ!!! #Саратов @id1 https://vk.com", "бл@ть 6ля 3аебали",
+		"\xff\xfe", "e\u0301", "ＡＢＣ", "ооооочень", "п***ц", "*", "@", "#", "—", "х у й"} {
+		f.Add(s)
+	}
+	c, err := New(Config{NoModel: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if !utf8.ValidString(n) {
+			t.Fatalf("Normalize(%q) = %q: invalid UTF-8", s, n)
+		}
+		for _, tok := range Tokenize(s, nil) {
+			if !utf8.ValidString(tok.Text) || tok.Text == "" {
+				t.Fatalf("Tokenize(%q): bad token %+v", s, tok)
+			}
+		}
+		p := publication(s)
+		c.Classify(p)
+		if p.Class == nil || p.Class.Topic == "" || p.Class.Priority == "" {
+			t.Fatalf("Classify(%q) gave %+v", s, p.Class)
+		}
+	})
+}
