@@ -13,6 +13,9 @@
 #   OTKLIK_ELASTICSEARCH_PORT HTTP port (transport is +100) (default 9201)
 #   OTKLIK_KAFKA_HEAP, OTKLIK_OPENSEARCH_HEAP, OTKLIK_ELASTICSEARCH_HEAP  (default 512m each)
 #   OTKLIK_START_TIMEOUT  seconds to wait for health        (default 120)
+#   OTKLIK_SERVICES_JAVA_OPTS  extra JVM options for all three (default -XX:TieredStopAtLevel=1:
+#                         C1 JIT only, which halves start-up CPU on a 2-core machine; set it to
+#                         the empty string for full C2 peak speed, e.g. for benchmarks)
 #   KAFKA_VERSION, OPENSEARCH_VERSION, ELASTICSEARCH_VERSION  override the pom.xml defaults
 
 SERVICES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +31,10 @@ KAFKA_PORT="${OTKLIK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 OPENSEARCH_PORT="${OTKLIK_OPENSEARCH_PORT:-9200}"
 ELASTICSEARCH_PORT="${OTKLIK_ELASTICSEARCH_PORT:-9201}"
+
+# Extra JVM options for every server; unset means C1-only JIT (start-up CPU halved), empty means
+# none.
+read -r -a EXTRA_JAVA_OPTS <<<"${OTKLIK_SERVICES_JAVA_OPTS--XX:TieredStopAtLevel=1}"
 
 log() { printf '[otklik-services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -120,9 +127,9 @@ spawn() {
 	printf '\n===== %s start %s =====\n' "$svc" "$(date -Is)" >>"$lf"
 	# The inner shell writes its own pid and then becomes the JVM (exec), so the pid file names
 	# the JVM itself.
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" >>"$lf" 2>&1 </dev/null &
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[[ -s "$pf" ]] && break
 		sleep 0.1
 	done
@@ -185,7 +192,7 @@ kafka_start() {
 			die "kafka-storage format failed"
 		}
 	fi
-	spawn kafka "$JAVA" -Xms"${OTKLIK_KAFKA_HEAP:-512m}" -Xmx"${OTKLIK_KAFKA_HEAP:-512m}" \
+	spawn kafka "$JAVA" "${EXTRA_JAVA_OPTS[@]}" -Xms"${OTKLIK_KAFKA_HEAP:-512m}" -Xmx"${OTKLIK_KAFKA_HEAP:-512m}" \
 		-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
 		-Dorg.slf4j.simpleLogger.showDateTime=true \
 		-Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \
@@ -213,7 +220,7 @@ status = error
 appender.console.type = Console
 appender.console.name = console
 appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d{ISO8601}][%-5p][%-25c{1.}] %marker%m%n
+appender.console.layout.pattern = [%d{ISO8601}][%-5p][%-25c{1.}] [%node_name]%marker %m%n
 rootLogger.level = info
 rootLogger.appenderRef.console.ref = console
 logger.deprecation.name = org.opensearch.deprecation
@@ -255,7 +262,7 @@ opensearch_start() {
 	classes="$(compile_launcher opensearch OpenSearchLauncher -cp "$(libdir opensearch)/*")"
 	local heap="${OTKLIK_OPENSEARCH_HEAP:-512m}"
 	# shellcheck disable=SC2046
-	spawn opensearch "$JAVA" -Xms"$heap" -Xmx"$heap" $(search_jvm_opts) \
+	spawn opensearch "$JAVA" "${EXTRA_JAVA_OPTS[@]}" -Xms"$heap" -Xmx"$heap" $(search_jvm_opts) \
 		-Djava.locale.providers=SPI,COMPAT \
 		-cp "$(libdir opensearch)/*:$classes" OpenSearchLauncher \
 		"$home" "$OPENSEARCH_PORT" $((OPENSEARCH_PORT + 100))
@@ -296,7 +303,7 @@ elasticsearch_start() {
 	classes="$(compile_launcher elasticsearch ElasticsearchLauncher -p "$server" --add-modules ALL-MODULE-PATH)"
 	local heap="${OTKLIK_ELASTICSEARCH_HEAP:-512m}"
 	# shellcheck disable=SC2046
-	spawn elasticsearch "$JAVA" -Xms"$heap" -Xmx"$heap" $(search_jvm_opts) \
+	spawn elasticsearch "$JAVA" "${EXTRA_JAVA_OPTS[@]}" -Xms"$heap" -Xmx"$heap" $(search_jvm_opts) \
 		--module-path "$server" --add-modules ALL-MODULE-PATH -cp "$classes" ElasticsearchLauncher \
 		"$home" "$ELASTICSEARCH_PORT" $((ELASTICSEARCH_PORT + 100))
 }
@@ -363,7 +370,7 @@ start() {
 # stop SERVICE [SIGNAL]: SIGTERM (clean shutdown, data kept) then SIGKILL after 30 s; with
 # SIGNAL=KILL it kills at once (crash simulation). Idempotent.
 stop() {
-	local svc="$1" sig="${2:-TERM}" pf pid i
+	local svc="$1" sig="${2:-TERM}" pf pid
 	pf="$(pidfile "$svc")"
 	if ! running "$svc"; then
 		rm -f "$pf"
@@ -373,7 +380,7 @@ stop() {
 	pid="$(cat "$pf")"
 	log "stopping $svc (pid $pid, SIG$sig)"
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -383,7 +390,7 @@ stop() {
 		sleep 0.5
 	fi
 	rm -f "$pf"
-	printf '===== %s stopped %s (SIG%s) =====\n' "$svc" "$(date -Is)" >>"$(logfile "$svc")"
+	printf '===== %s stopped %s (SIG%s) =====\n' "$svc" "$(date -Is)" "$sig" >>"$(logfile "$svc")"
 }
 
 export_line() {
