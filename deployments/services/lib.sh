@@ -174,7 +174,7 @@ EOF
 }
 
 kafka_java() {
-	"$JAVA" -Dorg.slf4j.simpleLogger.defaultLogLevel="${1:-warn}" -Dorg.slf4j.simpleLogger.logFile=System.err \
+	"$JAVA" "${EXTRA_JAVA_OPTS[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel="${1:-warn}" -Dorg.slf4j.simpleLogger.logFile=System.err \
 		-cp "$(libdir kafka)/*" "${@:2}"
 }
 
