@@ -104,12 +104,23 @@ func TestBusRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("joins consumer groups (several seconds)")
 	}
+	testRoundTrip(t, newFake(t), "")
+}
+
+// TestBusRoundTripKafka is TestBusRoundTrip against a real broker (OTKLIK_TEST_KAFKA).
+func TestBusRoundTripKafka(t *testing.T) {
+	testRoundTrip(t, IntegrationBrokers(t), fmt.Sprintf("-%d", time.Now().UnixNano()))
+}
+
+func testRoundTrip(t *testing.T, brokers []string, suffix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	b := newBus(t, newFake(t), reg)
+	b := newBus(t, brokers, reg)
+	raw, group := "raw"+suffix, "g1"+suffix
+	t.Cleanup(func() { b.DeleteTopics(context.Background(), raw, "dead"+suffix) })
 
-	topics := []TopicSpec{{Name: "raw"}, {Name: "dead", Partitions: 1, Retention: -1}}
+	topics := []TopicSpec{{Name: raw}, {Name: "dead" + suffix, Partitions: 1, Retention: -1}}
 	for range 2 { // idempotent
 		if err := b.Migrate(ctx, topics); err != nil {
 			t.Fatalf("Migrate: %v", err)
@@ -125,7 +136,7 @@ func TestBusRoundTrip(t *testing.T) {
 	for i := range perKey {
 		for k := range keys {
 			msgs = append(msgs, pipeline.Message{
-				Topic:   "raw",
+				Topic:   raw,
 				Key:     []byte("key" + strconv.Itoa(k)),
 				Value:   []byte(fmt.Sprintf("%d/%d", k, i)),
 				Headers: map[string]string{"seq": strconv.Itoa(i)},
@@ -135,11 +146,11 @@ func TestBusRoundTrip(t *testing.T) {
 	if err := b.Produce(ctx, msgs...); err != nil {
 		t.Fatalf("Produce: %v", err)
 	}
-	if got := metricValue(t, reg, "otklik_bus_produced_total", map[string]string{"topic": "raw"}); got != keys*perKey {
-		t.Errorf("otklik_bus_produced_total{topic=raw} = %v, want %d", got, keys*perKey)
+	if got := metricValue(t, reg, "otklik_bus_produced_total", map[string]string{"topic": raw}); got != keys*perKey {
+		t.Errorf("otklik_bus_produced_total{topic=%s} = %v, want %d", raw, got, keys*perKey)
 	}
 
-	c, err := b.Consumer("g1", "raw")
+	c, err := b.Consumer(group, raw)
 	if err != nil {
 		t.Fatalf("Consumer: %v", err)
 	}
@@ -185,7 +196,7 @@ func TestBusRoundTrip(t *testing.T) {
 	if err := c.Commit(ctx, last); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	lags, err := b.Lag(ctx, "g1", "raw")
+	lags, err := b.Lag(ctx, group, raw)
 	if err != nil {
 		t.Fatalf("Lag: %v", err)
 	}
@@ -208,7 +219,7 @@ func TestBusRoundTrip(t *testing.T) {
 	waitFor(t, 5*time.Second, "lag gauge", func() bool {
 		var sum float64
 		for p := range 3 {
-			sum += metricValue(t, reg, "otklik_consumer_lag", map[string]string{"group": "g1", "topic": "raw", "partition": strconv.Itoa(p)})
+			sum += metricValue(t, reg, "otklik_consumer_lag", map[string]string{"group": group, "topic": raw, "partition": strconv.Itoa(p)})
 		}
 		return sum == float64(uncommitted)
 	})
@@ -217,7 +228,7 @@ func TestBusRoundTrip(t *testing.T) {
 	}
 
 	// A new member of the group gets exactly the uncommitted messages again.
-	c2, err := b.Consumer("g1", "raw")
+	c2, err := b.Consumer(group, raw)
 	if err != nil {
 		t.Fatalf("Consumer: %v", err)
 	}
