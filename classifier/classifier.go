@@ -71,6 +71,12 @@ type Config struct {
 	ModelPath string `yaml:"model_path"`
 	// NoModel disables the topic model entirely (dictionaries only).
 	NoModel bool `yaml:"no_model"`
+	// Model, when set, is used instead of ModelPath and the embedded model (training and
+	// cross-validation build classifiers this way).
+	Model *Model `yaml:"-"`
+	// ModelWeight is how much the model's probability counts against the dictionary
+	// weights (default 2).
+	ModelWeight float64 `yaml:"model_weight"`
 	// Now returns the time stamped into ClassifiedAt (default time.Now).
 	Now func() time.Time `yaml:"-"`
 	// Metrics, when set, counts classifications and cache use.
@@ -87,6 +93,9 @@ func (c *Config) SetDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ModelWeight == 0 {
+		c.ModelWeight = defaultModelWeight
+	}
 }
 
 // Validate checks the configuration.
@@ -96,6 +105,9 @@ func (c Config) Validate() error {
 		if !slices.Contains(topicIDs[:], topic) {
 			errs = append(errs, fmt.Errorf("routing: unknown topic %q (want one of %s)", topic, strings.Join(topicIDs[:], ", ")))
 		}
+	}
+	if c.ModelWeight < 0 {
+		errs = append(errs, fmt.Errorf("model_weight: %v is negative", c.ModelWeight))
 	}
 	if c.ModelPath != "" {
 		if _, err := os.Stat(c.ModelPath); err != nil {
@@ -167,8 +179,10 @@ func New(cfg Config) (*Classifier, error) {
 	}
 	c.model_id = "otklik-rules/" + DataVersion
 	if !cfg.NoModel {
-		var m *Model
-		if cfg.ModelPath != "" {
+		m := cfg.Model
+		switch {
+		case m != nil:
+		case cfg.ModelPath != "":
 			b, err := os.ReadFile(cfg.ModelPath)
 			if err != nil {
 				return nil, fmt.Errorf("classifier model: %w", err)
@@ -176,9 +190,11 @@ func New(cfg Config) (*Classifier, error) {
 			if m, err = ParseModel(b); err != nil {
 				return nil, fmt.Errorf("classifier model %s: %w", cfg.ModelPath, err)
 			}
-		} else if b, err := dataFS.ReadFile("data/model.tsv"); err == nil {
-			if m, err = ParseModel(b); err != nil {
-				return nil, fmt.Errorf("embedded classifier model: %w", err)
+		default:
+			if b, err := dataFS.ReadFile("data/model.tsv"); err == nil {
+				if m, err = ParseModel(b); err != nil {
+					return nil, fmt.Errorf("embedded classifier model: %w", err)
+				}
 			}
 		}
 		if m != nil {

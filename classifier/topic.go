@@ -188,8 +188,12 @@ func (d *termDict) scores(a *analysis, hits func(*wordInfo) ([]termHit, []int32)
 	return matched
 }
 
-// modelWeight is how much the model's probability counts against dictionary weights.
-const modelWeight = 2.0
+// defaultModelWeight is how much the model's probability counts against dictionary
+// weights.
+const defaultModelWeight = 2.0
+
+// modelGate is the dictionary lead above which the model is not consulted.
+const modelGate = 1.5
 
 // topicOf decides the topic and its evidence.
 func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
@@ -200,11 +204,21 @@ func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 		dictMax = max(dictMax, s)
 	}
 	var probs []float64
-	if c.model != nil {
+	// The model speaks when the dictionaries are not sure: their best topic leads the
+	// second by less than modelGate.
+	first, second := 0.0, 0.0
+	for _, s := range sc {
+		if s > first {
+			first, second = s, first
+		} else if s > second {
+			second = s
+		}
+	}
+	if c.model != nil && first-second < modelGate {
 		probs = c.model.Posterior(a.stems)
 		if probs != nil {
 			for i := range sc {
-				sc[i] += modelWeight * probs[i]
+				sc[i] += c.cfg.ModelWeight * probs[i]
 			}
 		}
 	}
@@ -226,7 +240,7 @@ func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 	}
 	sort.SliceStable(ev, func(i, j int) bool { return ev[i].Weight > ev[j].Weight })
 	if probs != nil && probs[best] > 0.05 {
-		ev = append(ev, otklik.Evidence{Term: "model:" + c.model.ID, Weight: round2(modelWeight * probs[best])})
+		ev = append(ev, otklik.Evidence{Term: "model:" + c.model.ID, Weight: round2(c.cfg.ModelWeight * probs[best])})
 	}
 	return topicIDs[best], ev
 }

@@ -1,0 +1,103 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/otklik/otklik/classifier"
+)
+
+// Examples returns the rows of s that have a topic, as training examples; with k > 0 only
+// those whose fold (Fold(text, k)) differs from skip.
+func (s *Set) Examples(k, skip int) []classifier.Example {
+	var out []classifier.Example
+	for _, r := range s.Rows {
+		if !r.HasTopic || r.Topic == "" {
+			continue
+		}
+		if k > 0 && Fold(r.Text, k) == skip {
+			continue
+		}
+		out = append(out, classifier.Example{Text: r.Text, Topic: r.Topic})
+	}
+	return out
+}
+
+// subset returns the rows of s in fold f of k.
+func (s *Set) subset(k, f int) *Set {
+	out := &Set{Name: s.Name, Total: s.Total, Note: s.Note}
+	for _, r := range s.Rows {
+		if Fold(r.Text, k) == f {
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	return out
+}
+
+// CVResult is the cross-validated topic accuracy on one set.
+type CVResult struct {
+	Set                 string
+	N                   int
+	DictHits, ModelHits int // dictionaries only; dictionaries + model
+}
+
+// CrossValidate trains on train (all folds but one, split by sha1 of the text as the data
+// READMEs split), evaluates the topic on the held-out fold of every set of test, k times,
+// and reports the accuracy with and without the model. A set of test that is not in train
+// is evaluated whole with each fold's model (its figure is then an average over models that
+// never saw it).
+func CrossValidate(train, test []*Set, k int, opt classifier.TrainOptions, base classifier.Config, log io.Writer) ([]CVResult, error) {
+	inTrain := map[string]bool{}
+	for _, s := range train {
+		inTrain[s.Name] = true
+	}
+	res := make([]CVResult, len(test))
+	for i, s := range test {
+		res[i].Set = s.Name
+	}
+	dictCfg := base
+	dictCfg.NoModel = true
+	dict, err := classifier.New(dictCfg)
+	if err != nil {
+		return nil, err
+	}
+	for f := 0; f < k; f++ {
+		var ex []classifier.Example
+		for _, s := range train {
+			ex = append(ex, s.Examples(k, f)...)
+		}
+		data, err := classifier.Train(ex, opt)
+		if err != nil {
+			return nil, err
+		}
+		m, err := classifier.ParseModel(data)
+		if err != nil {
+			return nil, err
+		}
+		cfg := base
+		cfg.Model = m
+		cl, err := classifier.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range test {
+			part := s
+			if inTrain[s.Name] {
+				part = s.subset(k, f)
+			} else if f > 0 {
+				continue // not trained on: one pass is enough
+			}
+			if t := Run(cl, part).Field("topic"); t != nil {
+				res[i].N += t.N
+				res[i].ModelHits += t.Hits
+			}
+			if t := Run(dict, part).Field("topic"); t != nil {
+				res[i].DictHits += t.Hits
+			}
+		}
+		if log != nil {
+			fmt.Fprintf(log, "fold %d/%d: trained on %d examples\n", f+1, k, len(ex))
+		}
+	}
+	return res, nil
+}
