@@ -302,9 +302,9 @@ func (in *Instagram) mediaFetch(key, path string, own bool) collectors.FetchFunc
 				st := cur.Media[m.ID]
 				posted := pub.PublishedAt.Unix()
 				if st == nil && (cur.Started || posted >= backfillFrom) && posted >= watchFrom {
-					if !own {
-						out.Publications = append(out.Publications, pub) // a resident's media mentioning the account
-					}
+					// Own media are emitted too: residents' comments hang under them, and the
+					// agencies' tracker counts them (point 4 of the regulation).
+					out.Publications = append(out.Publications, pub)
 					st = &mediaState{Posted: posted}
 					cur.Media[m.ID] = st
 				}

@@ -102,8 +102,8 @@ func TestMediaCommentsMentionsHashtags(t *testing.T) {
 		t.Fatalf("targets: %+v", ts)
 	}
 	pubs, cur := drain(t, ts[0].Fetch, "")
-	if len(pubs) != 2 || pubs[0].Text != "В поликлинике №2 нет записи к кардиологу уже месяц" || pubs[1].ReplyTo != "17858893269000001" ||
-		pubs[1].ParentID != "17895695668004550" || pubs[0].Author.Name != "anna_k_64" {
+	if len(pubs) != 3 || pubs[0].Kind != otklik.Post || pubs[1].Text != "В поликлинике №2 нет записи к кардиологу уже месяц" || pubs[2].ReplyTo != "17858893269000001" ||
+		pubs[2].ParentID != "17895695668004550" || pubs[1].Author.Name != "anna_k_64" {
 		t.Fatalf("comments: %+v", pubs)
 	}
 	// Same comment count next time: no comment read, nothing emitted.

@@ -68,10 +68,9 @@ func commentURL(owner, post, comment, thread int) string {
 
 // postPublication converts a wall post (wall.get, newsfeed.search, wall_post_new).
 func postPublication(p object.WallWallpost, a authors, source string, fetched time.Time) otklik.Publication {
+	// The author is from_id: for a community's own post that is the community (signed or
+	// not), which is what the agencies' tracker counts.
 	author := p.FromID
-	if p.SignerID != 0 {
-		author = p.SignerID
-	}
 	text := p.Text
 	for _, c := range p.CopyHistory { // a repost: keep what was reposted, it is what residents read
 		if c.Text != "" {

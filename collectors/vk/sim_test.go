@@ -163,8 +163,8 @@ func simulate(t *testing.T, communities, posts int, horizon time.Duration) simRe
 // before it is collected (goal: p95 ≤ 5 min; the regulation allows 30 min from
 // publication to routing) and what 1,000 new posts cost in API requests.
 func TestSimulation1000Communities(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulation skipped in -short mode")
+	if testing.Short() || raceEnabled {
+		t.Skip("simulation skipped in -short and -race modes (it is single-threaded; run: go test -run Simulation -v ./collectors/vk/)")
 	}
 	const horizon = 60 * time.Minute
 	idle := simulate(t, 1000, 0, horizon)
