@@ -48,8 +48,9 @@ type Config struct {
 	// Zone is the IANA time zone of the schedule. Default Europe/Saratov.
 	Zone string `yaml:"zone" json:"zone"`
 	// Schedule maps a weekday ("mon" … "sun") to its working intervals, "HH:MM-HH:MM",
-	// in increasing order. A weekday absent from the map is a day off. Default Monday to
-	// Friday 09:00-13:00 and 14:00-18:00.
+	// in increasing order. A weekday absent from the map, or with an empty list, is a day
+	// off. Default Monday to Friday 09:00-13:00 and 14:00-18:00. YAML decoded over the
+	// defaults merges by weekday: give "fri: []" to make a default working day a day off.
 	Schedule map[string][]string `yaml:"schedule" json:"schedule"`
 	// ShortenBy is how much earlier a shortened pre-holiday day ends. Default 1h.
 	ShortenBy time.Duration `yaml:"shorten_by" json:"shorten_by"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otklik/otklik/cases/worktime"
+	"github.com/otklik/otklik/cmd/otklik/internal/config"
 )
 
 // stringList is a repeatable string flag.
@@ -26,23 +27,38 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func slaCmd(_ context.Context, c *cli, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintln(c.stderr, "Usage: otklik sla add --from RFC3339 (--duration 9h | --days 7) [--zone Europe/Saratov] [--calendar file]…")
+			fmt.Fprintln(c.stderr, "Usage: otklik sla add --from RFC3339 (--duration 9h | --days 7) [--config FILE] [--zone Europe/Saratov] [--shorten-by 1h] [--calendar file]…")
 			return flag.ErrHelp
 		}
 		return fmt.Errorf("%w: want 'otklik sla add --from RFC3339 (--duration D | --days N)'", errUsage)
 	}
-	fs := newFlags(c, "sla add", "sla add --from RFC3339 (--duration 9h | --days 7) [--zone Europe/Saratov] [--calendar file]…")
+	fs := newFlags(c, "sla add", "sla add --from RFC3339 (--duration 9h | --days 7) [--config FILE] [--zone Europe/Saratov] [--shorten-by 1h] [--calendar file]…")
 	from := fs.String("from", "", "start instant, RFC3339 in any offset (required)")
 	dur := fs.Duration("duration", 0, "working duration to add, e.g. 9h, 30m")
 	days := fs.Int("days", 0, "working days to add: the deadline is the end of the N-th working day after the start's day")
-	cfg := worktime.DefaultConfig()
-	fs.StringVar(&cfg.Zone, "zone", cfg.Zone, "time zone of the working schedule")
-	fs.DurationVar(&cfg.ShortenBy, "shorten-by", cfg.ShortenBy, "how much earlier a shortened pre-holiday day ends")
+	cfgPath := fs.String("config", c.getenv("OTKLIK_CONFIG"), "daemon YAML configuration `file` whose worktime section to use (env OTKLIK_CONFIG); none: defaults")
+	zone := fs.String("zone", "", "time zone of the working schedule (default: the configuration's, Europe/Saratov)")
+	shorten := fs.Duration("shorten-by", 0, "how much earlier a shortened pre-holiday day ends (default: the configuration's, 1h)")
 	var files stringList
-	fs.Var(&files, "calendar", "extra production-calendar file (repeatable), see package cases/worktime for the format")
+	fs.Var(&files, "calendar", "extra production-calendar `file` (repeatable), see package cases/worktime for the format")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	cfg := worktime.DefaultConfig()
+	if *cfgPath != "" {
+		full, err := config.Load(*cfgPath, c.getenv)
+		if err != nil {
+			return err
+		}
+		cfg = full.Worktime
+	}
+	if *zone != "" {
+		cfg.Zone = *zone
+	}
+	if *shorten != 0 {
+		cfg.ShortenBy = *shorten
+	}
+	cfg.CalendarFiles = append(cfg.CalendarFiles, files...)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
@@ -59,7 +75,6 @@ func slaCmd(_ context.Context, c *cli, args []string) error {
 	if *dur < 0 || *days < 0 {
 		return fmt.Errorf("%w: --duration and --days must be positive", errUsage)
 	}
-	cfg.CalendarFiles = files
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
