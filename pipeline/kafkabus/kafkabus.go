@@ -260,16 +260,38 @@ type consumer struct {
 	once sync.Once
 }
 
-// Fetch returns the next message of the partitions assigned to this member.
+// Fetch returns the next message of the partitions assigned to this member. It blocks
+// through broker outages: the reader reconnects and rejoins the group by itself, so
+// errors it reports meanwhile (a refused connection, a coordinator moving) are counted
+// in otklik_bus_fetch_errors_total, logged once per outage, and waited out with
+// back-off. It returns only a message, ErrClosed after Close, or ctx's error.
 func (c *consumer) Fetch(ctx context.Context) (pipeline.Message, error) {
-	km, err := c.r.FetchMessage(ctx)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return pipeline.Message{}, pipeline.ErrClosed
+	backoff := c.bus.cfg.BackoffMin
+	failing := false
+	for {
+		km, err := c.r.FetchMessage(ctx)
+		if err == nil {
+			if failing {
+				c.bus.log.Info("kafka fetch recovered", "group", c.group)
+			}
+			return fromKafka(km), nil
 		}
-		return pipeline.Message{}, fmt.Errorf("kafkabus: fetch (group %s): %w", c.group, err)
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe):
+			return pipeline.Message{}, pipeline.ErrClosed
+		case ctx.Err() != nil:
+			return pipeline.Message{}, ctx.Err()
+		}
+		c.bus.m.fetchErrors.WithLabelValues(c.group).Inc()
+		if !failing {
+			c.bus.log.Warn("kafka fetch failing, retrying", "group", c.group, "err", err)
+			failing = true
+		}
+		if err := sleep(ctx, backoff); err != nil {
+			return pipeline.Message{}, err
+		}
+		backoff = min(2*backoff, c.bus.cfg.BackoffMax)
 	}
-	return fromKafka(km), nil
 }
 
 // Commit commits, for each partition among msgs, the offset after the last of them.

@@ -18,6 +18,7 @@ type metrics struct {
 	lagErrors     prometheus.Counter
 	produced      *prometheus.CounterVec
 	produceErrors *prometheus.CounterVec
+	fetchErrors   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,11 +39,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "otklik_bus_produce_errors_total",
 			Help: "Failed attempts to produce a message to Kafka, per topic (each retry counts).",
 		}, []string{"topic"}),
+		fetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "otklik_bus_fetch_errors_total",
+			Help: "Errors of a consumer group's reader while fetching (retried), per group.",
+		}, []string{"group"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lag, m.lagErrors, m.produced, m.produceErrors} {
+	for _, c := range []prometheus.Collector{m.lag, m.lagErrors, m.produced, m.produceErrors, m.fetchErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

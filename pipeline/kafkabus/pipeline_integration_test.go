@@ -50,7 +50,11 @@ func newHarness(t *testing.T, brokers []string, esURL string) *harness {
 		topics: pipeline.Topics{Raw: prefix + ".raw", Classified: prefix + ".classified",
 			Dropped: prefix + ".dropped", DeadLetter: prefix + ".deadletter"},
 		batch: pipeline.BatchConfig{Size: 200, Linger: 100 * time.Millisecond, RetryMin: 100 * time.Millisecond,
-			RetryMax: 3 * time.Second, DrainTimeout: 10 * time.Second},
+			RetryMax: 3 * time.Second,
+			// pipeline's loop bounds every batch, not only the last one at shutdown, by
+			// DrainTimeout: a longer outage would end the stage. Long enough for the
+			// faults here (see the report on pipeline/stage.go).
+			DrainTimeout: 5 * time.Minute},
 		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	kcfg := kafkabus.DefaultConfig()
