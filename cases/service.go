@@ -185,10 +185,10 @@ func (s *Service) Do(ctx context.Context, id string, a Action, req Request, who 
 		nt.Merged = append(append(nt.Merged, c.Publication), c.Merged...)
 		evs = append(evs, s.event(&t, &nt, MergeIn, who, "объединено с "+c.ID, nil, now))
 	}
-	s.met.breachesFrom(&c, &n)
 	if err := s.record(ctx, evs...); err != nil {
 		return Case{}, err
 	}
+	s.met.breachesFrom(&c, &n)
 	return n, nil
 }
 
