@@ -16,11 +16,47 @@ type View struct {
 	Case
 	Overdue    bool   `json:"overdue"`
 	StageName  string `json:"stage_name"`
+	TopicName  string `json:"topic_name,omitempty"`
 	AgencyName string `json:"agency_name,omitempty"`
 }
 
 func (s *Service) view(c Case, now time.Time) View {
-	return View{Case: c, Overdue: c.Overdue(now), StageName: c.Stage.Russian(), AgencyName: s.m.agencies[c.Agency].Name}
+	return View{Case: c, Overdue: c.Overdue(now), StageName: c.Stage.Russian(), TopicName: Topics()[c.Topic],
+		AgencyName: s.m.agencies[c.Agency].Name}
+}
+
+// Named is an id with its Russian name.
+type Named struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Dictionary lists the ids the API uses with their Russian names, for a user interface.
+type Dictionary struct {
+	Stages   []Named `json:"stages"`
+	Actions  []Named `json:"actions"`
+	Topics   []Named `json:"topics"`
+	Agencies []Named `json:"agencies"`
+	// Timers are the region's deadlines in effect.
+	Timers Timers `json:"timers"`
+}
+
+func (s *Service) dictionary() Dictionary {
+	d := Dictionary{Timers: s.cfg.Timers}
+	for _, st := range Stages() {
+		d.Stages = append(d.Stages, Named{string(st), st.Russian()})
+	}
+	for _, a := range UserActions() {
+		d.Actions = append(d.Actions, Named{string(a), a.Russian()})
+	}
+	for _, id := range []string{"housing", "roads", "transport", "health", "education", "social", "waste", "ecology",
+		"landscaping", "culture", "sport", "agriculture", "economy", "safety", "animals", "other"} {
+		d.Topics = append(d.Topics, Named{id, Topics()[id]})
+	}
+	for _, a := range s.cfg.Agencies {
+		d.Agencies = append(d.Agencies, Named{a.ID, a.Name})
+	}
+	return d
 }
 
 // Handler serves the cases API under /api/v1/cases, for the daemon's HTTP server:
@@ -35,6 +71,8 @@ func (s *Service) view(c Case, now time.Time) View {
 //	GET  /api/v1/cases/breaches         missed deadlines, from=RFC3339&to=RFC3339 (point 18)
 //	GET  /api/v1/cases/report?month=2026-11  the monthly report: per agency timeliness and
 //	                                    breaches, with the officials it goes to (point 18)
+//	GET  /api/v1/cases/dictionary       stages, actions, topics and agencies with their Russian
+//	                                    names, and the timers in effect
 //
 // Every request is authenticated (Authorization: Bearer <token>, or HTTP Basic). Errors are
 // JSON {"code": "...", "message": "<in Russian>"}.
@@ -43,6 +81,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/cases", s.auth(s.handleList))
 	mux.HandleFunc("GET /api/v1/cases/breaches", s.auth(s.handleBreaches))
 	mux.HandleFunc("GET /api/v1/cases/report", s.auth(s.handleReport))
+	mux.HandleFunc("GET /api/v1/cases/dictionary", s.auth(func(w http.ResponseWriter, _ *http.Request, _ Actor) {
+		writeJSON(w, http.StatusOK, s.dictionary())
+	}))
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.auth(s.handleGet))
 	mux.HandleFunc("POST /api/v1/cases/{id}/{action}", s.auth(s.handleAction))
 	return mux

@@ -689,6 +689,16 @@ func TestBasicAuthAndBadBodies(t *testing.T) {
 	if resp.StatusCode != 400 || !isRussian(er.Message) {
 		t.Errorf("unknown field: %d %q", resp.StatusCode, er.Message)
 	}
+	var d Dictionary
+	if st := e.call("GET", "/api/v1/cases/dictionary", "ivanov", nil, &d); st != 200 || len(d.Topics) != 16 || len(d.Agencies) != 12 ||
+		len(d.Stages) != len(Stages()) || len(d.Actions) != 10 || d.Timers.Answer != 9*time.Hour {
+		t.Errorf("dictionary: %d %+v", st, d)
+	}
+	for _, n := range append(append(d.Topics, d.Stages...), d.Actions...) {
+		if !isRussian(n.Name) {
+			t.Errorf("%s has no Russian name: %q", n.ID, n.Name)
+		}
+	}
 	e.refused("kurator", p.ID, "delete", Request{}, 400, "invalid_request")
 	e.refused("kurator", p.ID, Route, Request{Version: 7}, 409, "version_conflict")
 	if st := e.call("GET", "/api/v1/cases/nope", "kurator", nil, &er); st != 404 || er.Code != "not_found" {
