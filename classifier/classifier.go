@@ -23,7 +23,7 @@ import (
 	"github.com/otklik/otklik"
 )
 
-//go:embed data/*.txt data/*.tsv
+//go:embed data
 var dataFS embed.FS
 
 // DataVersion names the version of the embedded dictionaries; it is part of Model.
@@ -77,6 +77,15 @@ type Config struct {
 	// ModelWeight is how much the model's probability counts against the dictionary
 	// weights (default 2).
 	ModelWeight float64 `yaml:"model_weight"`
+	// ToxicModelPath is an optional point-16 model written by `otklik train --toxic`.
+	// Empty: the embedded one, if any.
+	ToxicModelPath string `yaml:"toxic_model_path"`
+	// NoToxicModel disables the point-16 model (lexicon only).
+	NoToxicModel bool `yaml:"no_toxic_model"`
+	// ToxicModel, when set, is used instead of ToxicModelPath and the embedded model.
+	ToxicModel *ToxicModel `yaml:"-"`
+	// ToxicThreshold overrides the toxic model's stored threshold when in (0, 1).
+	ToxicThreshold float64 `yaml:"toxic_threshold"`
 	// Now returns the time stamped into ClassifiedAt (default time.Now).
 	Now func() time.Time `yaml:"-"`
 	// Metrics, when set, counts classifications and cache use.
@@ -126,6 +135,7 @@ type Classifier struct {
 	gaz      *gazetteer
 	prio     *priorityRules
 	model    *Model
+	tmodel   *ToxicModel
 	cache    *cache[*wordInfo]
 	chunks   *cache[chunk]
 	metrics  *Metrics
@@ -202,6 +212,35 @@ func New(cfg Config) (*Classifier, error) {
 			c.model_id += "+nb/" + m.ID
 		}
 	}
+	if !cfg.NoToxicModel {
+		m := cfg.ToxicModel
+		switch {
+		case m != nil:
+		case cfg.ToxicModelPath != "":
+			b, err := os.ReadFile(cfg.ToxicModelPath)
+			if err != nil {
+				return nil, fmt.Errorf("toxic model: %w", err)
+			}
+			if m, err = ParseToxicModel(b); err != nil {
+				return nil, fmt.Errorf("toxic model %s: %w", cfg.ToxicModelPath, err)
+			}
+		default:
+			if b, err := dataFS.ReadFile("data/toxic-model.tsv"); err == nil {
+				if m, err = ParseToxicModel(b); err != nil {
+					return nil, fmt.Errorf("embedded toxic model: %w", err)
+				}
+			}
+		}
+		if m != nil {
+			if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
+				mm := *m
+				mm.Threshold = cfg.ToxicThreshold
+				m = &mm
+			}
+			c.tmodel = m
+			c.model_id += "+lr/" + m.ID
+		}
+	}
 	if c.metrics != nil {
 		c.metrics.attach(c.cache)
 	}
@@ -220,6 +259,7 @@ type analysis struct {
 	stems []string
 	winfo []*wordInfo // info of each entry of words
 	wpos  []int       // token index of each entry of words
+	feats []string
 }
 
 func (c *Classifier) info(w string) *wordInfo {
@@ -229,6 +269,9 @@ func (c *Classifier) info(w string) *wordInfo {
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi := &wordInfo{word: w, stem: Stem(w)}
+	if rs := []rune(w); len(rs) >= 7 {
+		wi.prefix5 = "p:" + string(rs[:5])
+	}
 	c.toxic.analyse(w, wi)
 	wi.topics = c.topics.wordHits(w, wi.stem)
 	wi.prio = c.prio.dict.wordHits(w, wi.stem)
@@ -314,6 +357,16 @@ func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engageme
 	cl.Priority = pr
 	if len(pev) > 0 {
 		expl["priority"] = pev
+	}
+	if c.tmodel != nil && len(tr.reasons) == 0 && pr != otklik.Critical {
+		// The lexicon found nothing: the model may still find the text offensive. A report
+		// of danger to life is never dropped on the model's word alone.
+		feats := c.toxicFeatures(a, nil, a.feats)
+		a.feats = feats
+		if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold {
+			cl.Drop = append(cl.Drop, otklik.Insult)
+			expl["insult"] = append([]otklik.Evidence{{Term: "model:" + c.tmodel.ID, Weight: round2(p)}}, top...)
+		}
 	}
 	cl.Agency = c.routing[topic]
 	return cl

@@ -31,6 +31,9 @@ type wordInfo struct {
 	// that aims an animal word at someone («эти», «ты»).
 	threat, pointer bool
 	threatPhr       []int
+	// prefix5 is "p:" and the first five letters of a longer word, a feature of the toxic
+	// model that catches derived forms («петушонок», «либераха»).
+	prefix5 string
 }
 
 // termHit is a reference to a dictionary term.

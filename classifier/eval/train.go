@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/classifier"
 )
 
@@ -100,4 +101,95 @@ func CrossValidate(train, test []*Set, k int, opt classifier.TrainOptions, base 
 		}
 	}
 	return res, nil
+}
+
+// ToxicExamples returns the rows of s labelled toxic or not (the toxic set, or any set
+// with drop labels: a non-empty drop list is toxic), skipping fold skip of k when k > 0.
+func (s *Set) ToxicExamples(k, skip int) []classifier.ToxicExample {
+	var out []classifier.ToxicExample
+	for _, r := range s.Rows {
+		if !r.HasToxic && !r.HasDrop {
+			continue
+		}
+		if k > 0 && Fold(r.Text, k) == skip {
+			continue
+		}
+		out = append(out, classifier.ToxicExample{Text: r.Text, Toxic: r.Toxic || len(r.Drop) > 0})
+	}
+	return out
+}
+
+// ToxicCV is the cross-validated point-16 outcome at one threshold of the toxic model.
+type ToxicCV struct {
+	Threshold float64
+	// Per test set: binary counts (any drop reason = toxic).
+	Sets map[string]*PRF
+}
+
+// CrossValidateToxic trains the toxic model k times on all folds but one of train and
+// scores the held-out fold of each test set (a test set not trained on is scored whole by
+// the first fold's model) at each threshold; threshold 0 stands for the lexicon alone.
+func CrossValidateToxic(train, test []*Set, k int, thresholds []float64, opt classifier.ToxicTrainOptions, log io.Writer) ([]ToxicCV, error) {
+	inTrain := map[string]bool{}
+	for _, s := range train {
+		inTrain[s.Name] = true
+	}
+	out := make([]ToxicCV, len(thresholds))
+	for i, t := range thresholds {
+		out[i] = ToxicCV{Threshold: t, Sets: map[string]*PRF{}}
+		for _, s := range test {
+			out[i].Sets[s.Name] = &PRF{}
+		}
+	}
+	lex, err := classifier.New(classifier.Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		return nil, err
+	}
+	for f := 0; f < k; f++ {
+		var ex []classifier.ToxicExample
+		for _, s := range train {
+			ex = append(ex, s.ToxicExamples(k, f)...)
+		}
+		data, err := lex.TrainToxic(ex, opt)
+		if err != nil {
+			return nil, err
+		}
+		m, err := classifier.ParseToxicModel(data)
+		if err != nil {
+			return nil, err
+		}
+		for ti, th := range thresholds {
+			cfg := classifier.Config{NoModel: true, ToxicModel: m, ToxicThreshold: th, NoToxicModel: th == 0}
+			cl, err := classifier.New(cfg)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range test {
+				part := s
+				if inTrain[s.Name] {
+					part = s.subset(k, f)
+				} else if f > 0 {
+					continue
+				}
+				for _, ex := range part.ToxicExamples(0, 0) {
+					p := &otklik.Publication{Text: ex.Text}
+					cl.Classify(p)
+					got := len(p.Class.Drop) > 0
+					c := out[ti].Sets[s.Name]
+					switch {
+					case got && ex.Toxic:
+						c.TP++
+					case got:
+						c.FP++
+					case ex.Toxic:
+						c.FN++
+					}
+				}
+			}
+		}
+		if log != nil {
+			fmt.Fprintf(log, "fold %d/%d: trained on %d examples\n", f+1, k, len(ex))
+		}
+	}
+	return out, nil
 }

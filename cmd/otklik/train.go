@@ -30,6 +30,8 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	maxFeat := fs.Int("max-features", 0, "keep at most this many stems (default 6000)")
 	uniform := fs.Bool("uniform-prior", true, "equal class priors (the training sets over-represent housing)")
 	weight := fs.Float64("weight", 0, "model weight against the dictionaries for cross-validation (default 2)")
+	toxic := fs.Bool("toxic", false, "train the point-16 (toxic) model instead of the topic model, from sets labelled toxic or with drop lists")
+	threshold := fs.Float64("threshold", 0.7, "decision threshold stored in the toxic model")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +64,9 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 			return err
 		}
 		train = append(train, s)
+	}
+	if *toxic {
+		return trainToxic(c, train, dir, root, *testSets, *cv, *out, *threshold)
 	}
 	opt := classifier.TrainOptions{Alpha: *alpha, MinCount: *minCount, MaxFeatures: *maxFeat, UniformPrior: *uniform}
 	if *cv > 1 {
@@ -163,3 +168,53 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// trainToxic trains (and cross-validates) the point-16 model.
+func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, out string, threshold float64) error {
+	opt := classifier.ToxicTrainOptions{Threshold: threshold}
+	if cv > 1 {
+		test := train
+		if testSets != "" {
+			test = nil
+			for _, name := range trainList(testSets) {
+				s, err := eval.Load(dir, root, name)
+				if err != nil {
+					return err
+				}
+				test = append(test, s)
+			}
+		}
+		ths := []float64{0, 0.5, 0.6, 0.7, 0.8, 0.9}
+		res, err := eval.CrossValidateToxic(train, test, cv, ths, opt, c.stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%d-fold cross-validated point-16 decision (any reason = toxic; folds by sha1(text) %% %d; threshold 0 = lexicon only)\n", cv, cv)
+		for _, r := range res {
+			for _, s := range test {
+				p := r.Sets[s.Name]
+				fmt.Fprintf(c.stdout, "  threshold %.2f  %-8s P %.3f R %.3f F1 %.3f (tp %d fp %d fn %d)\n", r.Threshold, s.Name, p.Precision(), p.Recall(), p.F1(), p.TP, p.FP, p.FN)
+			}
+		}
+	}
+	if out == "" {
+		return nil
+	}
+	var ex []classifier.ToxicExample
+	for _, s := range train {
+		ex = append(ex, s.ToxicExamples(0, 0)...)
+	}
+	lex, err := classifier.New(classifier.Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		return err
+	}
+	data, err := lex.TrainToxic(ex, opt)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote %s: %d examples, %d bytes\n", out, len(ex), len(data))
+	return nil
+}
