@@ -2,6 +2,7 @@ package vk
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ type VK struct {
 	client  *http.Client
 	limiter Limiter
 	now     func() time.Time
+	// tlsConfig is used by the Streaming API's websocket (nil: system roots).
+	tlsConfig *tls.Config
 }
 
 // Limiter paces the calls made with one token; *collectors.Limiter is the one the daemon

@@ -78,6 +78,8 @@ type Config struct {
 
 	// Callback configures the Callback API receiver for the agencies' own communities.
 	Callback CallbackConfig `yaml:"callback" json:"callback"`
+	// Streaming configures the Streaming API (off by default).
+	Streaming StreamingConfig `yaml:"streaming" json:"streaming"`
 }
 
 // CallbackConfig configures the Callback API receiver (POST /callbacks/vk).
@@ -145,6 +147,7 @@ func (c *Config) SetDefaults() {
 	set(&c.FloodWait, d.FloodWait)
 	set(&c.QuotaWait, d.QuotaWait)
 	set(&c.CaptchaWait, d.CaptchaWait)
+	c.Streaming.setDefaults()
 }
 
 // rps is the request budget of Token.
@@ -207,6 +210,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("vk: %s must be positive", name))
 		}
+	}
+	if err := c.Streaming.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SearchOverlap < 0 {
 		errs = append(errs, errors.New("vk: search_overlap is negative"))
