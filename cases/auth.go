@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Actor is who performs an action, as recorded in the audit trail.
@@ -106,9 +108,38 @@ func (s *Service) authenticate(r *http.Request) (Actor, bool) {
 		return Actor{}, false
 	}
 	for _, u := range s.cfg.Users {
-		if u.Name == name && u.PasswordHash != "" && checkPassword(u.PasswordHash, pw) {
+		if u.Name == name && u.PasswordHash != "" && s.passwords.check(u.PasswordHash, pw, s.now()) {
 			return Actor{User: u.Name, Role: u.Role, Agency: u.Agency}, true
 		}
 	}
 	return Actor{}, false
+}
+
+// passwordCache remembers successful password checks for a while, so that a client using
+// HTTP Basic authentication does not pay the PBKDF2 work factor on every request. Keys are
+// a SHA-256 of the stored hash and the password; failures are never cached.
+type passwordCache struct {
+	mu  sync.Mutex
+	ok  map[[32]byte]time.Time // → expiry
+	ttl time.Duration
+}
+
+func (c *passwordCache) check(hash, password string, now time.Time) bool {
+	key := sha256.Sum256([]byte(hash + "\x00" + password))
+	c.mu.Lock()
+	exp, hit := c.ok[key]
+	c.mu.Unlock()
+	if hit && now.Before(exp) {
+		return true
+	}
+	if !checkPassword(hash, password) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok == nil || len(c.ok) >= 10_000 {
+		c.ok = map[[32]byte]time.Time{}
+	}
+	c.ok[key] = now.Add(c.ttl)
+	return true
 }

@@ -93,3 +93,33 @@ func BenchmarkCheckSteady10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPasswordCheck: one PBKDF2-SHA256 verification at the default work factor
+// (what an uncached HTTP Basic request costs).
+func BenchmarkPasswordCheck(b *testing.B) {
+	h, err := HashPassword("пароль")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !checkPassword(h, "пароль") {
+			b.Fatal("no match")
+		}
+	}
+}
+
+// BenchmarkPasswordCached: the same check answered by the cache.
+func BenchmarkPasswordCached(b *testing.B) {
+	h, err := hashPassword("пароль", 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := passwordCache{ttl: time.Hour}
+	now := time.Now()
+	c.check(h, "пароль", now)
+	for b.Loop() {
+		if !c.check(h, "пароль", now) {
+			b.Fatal("no match")
+		}
+	}
+}

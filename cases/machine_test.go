@@ -394,4 +394,13 @@ func TestPasswordHash(t *testing.T) {
 	if !validPasswordHash(h) || !checkPassword(h, "пароль") || checkPassword(h, "парол") {
 		t.Errorf("hash %q does not check", h)
 	}
+	var c passwordCache
+	c.ttl = time.Minute
+	now := at("2026-11-30 10:00")
+	if !c.check(h, "пароль", now) || c.check(h, "парол", now) || len(c.ok) != 1 {
+		t.Errorf("cache: %d entries", len(c.ok))
+	}
+	if !c.check(h, "пароль", now.Add(2*time.Minute)) || c.check(h+"x", "пароль", now) {
+		t.Error("cache: expired entry or another hash")
+	}
 }

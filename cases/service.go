@@ -53,6 +53,7 @@ type Service struct {
 	checkMu   sync.Mutex                 // one monitor pass at a time
 	notified  map[string]bool            // due-soon notifications already sent (case/stage/due)
 	wordCache map[string]map[string]bool // word sets of case texts, for repeats
+	passwords passwordCache              // recent successful password checks
 }
 
 // New returns the service. cfg gets its defaults and is validated.
@@ -67,6 +68,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: deps.Logger, m: newMachine(cfg, deps.Clock), store: deps.Store,
 		bus: deps.Producer, http: deps.HTTPClient, now: deps.Now, notified: map[string]bool{}, wordCache: map[string]map[string]bool{},
+		passwords: passwordCache{ttl: 10 * time.Minute},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

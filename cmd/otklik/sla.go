@@ -67,7 +67,7 @@ func slaCmd(_ context.Context, c *cli, args []string) error {
 	}
 	start, err := time.Parse(time.RFC3339, *from)
 	if err != nil {
-		return fmt.Errorf("%w: --from: %v", errUsage, err)
+		return fmt.Errorf("%w: --from %q: want RFC 3339 with an offset, e.g. 2026-11-30T10:00:00+04:00", errUsage, *from)
 	}
 	if (*dur != 0) == (*days != 0) {
 		return fmt.Errorf("%w: give exactly one of --duration and --days", errUsage)
