@@ -227,6 +227,13 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := h.Push.Deliver(r.Context(), pubs); err != nil {
+			if errors.Is(err, otklik.ErrInvalid) { // a retry would bring the same delivery
+				if h.Logger != nil {
+					h.Logger.Warn("webhook delivery invalid", "error", err.Error())
+				}
+				w.WriteHeader(http.StatusOK)
+				return
+			}
 			http.Error(w, "not stored, retry", http.StatusServiceUnavailable)
 			return
 		}

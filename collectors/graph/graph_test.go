@@ -3,11 +3,14 @@ package graph
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
 )
 
@@ -70,5 +73,56 @@ func TestGetMapsErrors(t *testing.T) {
 	}
 	if AfterCursor(Paging{Next: "https://g/x?after=abc"}) != "abc" {
 		t.Error("after from next URL")
+	}
+}
+
+type recSink struct{ n int }
+
+func (s *recSink) Deliver(_ context.Context, p []otklik.Publication) error { s.n += len(p); return nil }
+
+func TestWebhookHandler(t *testing.T) {
+	sink := &recSink{}
+	push, err := collectors.NewPush(otklik.Facebook, "webhook", sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Webhook{VerifyToken: "vt", AppSecret: "sec", Push: push, Logger: slog.New(slog.DiscardHandler),
+		Parse: func(body []byte, at time.Time) ([]otklik.Publication, error) {
+			switch string(body) {
+			case "bad":
+				return nil, errors.New("cannot parse")
+			case "invalid":
+				return []otklik.Publication{{Network: otklik.Facebook}}, nil // no post id
+			}
+			return []otklik.Publication{{Network: otklik.Facebook, PostID: "1", Text: string(body)}}, nil
+		}}
+	do := func(method, target, body, sig string) int {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		if sig != "" {
+			req.Header.Set("X-Hub-Signature-256", sig)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	cases := []struct {
+		method, target, body, sig string
+		want                      int
+	}{
+		{"GET", "/?hub.mode=subscribe&hub.verify_token=vt&hub.challenge=42", "", "", 200},
+		{"GET", "/?hub.mode=unsubscribe&hub.verify_token=vt&hub.challenge=42", "", "", 403},
+		{"POST", "/", "hello", Sign([]byte("hello"), "sec"), 200},
+		{"POST", "/", "hello", "", 401},
+		{"POST", "/", "bad", Sign([]byte("bad"), "sec"), 200},
+		{"POST", "/", "invalid", Sign([]byte("invalid"), "sec"), 200},
+		{"PUT", "/", "", "", 405},
+	}
+	for _, c := range cases {
+		if got := do(c.method, c.target, c.body, c.sig); got != c.want {
+			t.Errorf("%s %s %q: %d, want %d", c.method, c.target, c.body, got, c.want)
+		}
+	}
+	if sink.n != 1 {
+		t.Errorf("delivered %d, want 1", sink.n)
 	}
 }

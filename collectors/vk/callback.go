@@ -131,6 +131,11 @@ func (v *VK) CallbackHandler(sink collectors.Sink, reg prometheus.Registerer, lo
 			return
 		}
 		if err := push.Deliver(r.Context(), pubs); err != nil {
+			if errors.Is(err, otklik.ErrInvalid) { // a retry would bring the same event
+				logger.Warn("vk callback event invalid", "type", string(ev.Type), "event_id", ev.EventID, "error", err.Error())
+				io.WriteString(w, "ok")
+				return
+			}
 			http.Error(w, "not stored, retry", http.StatusInternalServerError)
 			return
 		}

@@ -35,6 +35,9 @@ func (a authors) add(ext object.ExtendedResponse) {
 }
 
 func (a authors) author(id int) otklik.Author {
+	if id == 0 { // a deleted comment has no author
+		return otklik.Author{}
+	}
 	au := otklik.Author{ID: strconv.Itoa(id)}
 	if id < 0 {
 		if g, ok := a.groups[-id]; ok {

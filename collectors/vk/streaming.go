@@ -235,3 +235,6 @@ func (v *VK) streamOnce(ctx context.Context, push *collectors.Push) error {
 	}
 	return errors.New("vk streaming: connection closed")
 }
+
+// streamingEvent is vksdk's event type (named here for tests and parsers).
+type streamingEvent = streaming.Event
