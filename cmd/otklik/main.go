@@ -7,6 +7,7 @@
 //	otklik sla       working-time deadlines (sla add --from … --duration 9h)
 //	otklik migrate   create Kafka topics and search-engine index templates
 //	otklik bench     measure the production pipeline against the raw bulk rate
+//	otklik hash      make a cases user's token_sha256 or password_hash
 //	otklik version   print the version
 //
 // Every subcommand takes --help.
@@ -50,6 +51,7 @@ func commands() []command {
 		{"sla", "compute working-time deadlines", slaCmd},
 		{"migrate", "create Kafka topics and search-engine index templates", migrateCmd},
 		{"bench", "benchmark the production pipeline on real servers", benchCmd},
+		{"hash", "make a cases user's token_sha256 or password_hash", hashCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

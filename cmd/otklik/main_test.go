@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/otklik/otklik/cases"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -28,6 +30,9 @@ func TestDispatch(t *testing.T) {
 		{[]string{"run", "--help"}, 0, "", "--data-dir"},
 		{[]string{"run", "extra"}, 2, "", `unexpected argument "extra"`},
 		{[]string{"run", "--config", "/nonexistent.yaml"}, 1, "", "no such file"},
+		{[]string{"hash"}, 2, "", "exactly one of"},
+		{[]string{"hash", "--token"}, 0, "token_sha256: ", ""},
+		{[]string{"hash", "--password"}, 2, "", "no password on stdin"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errs := runCLI(tc.args...)
@@ -35,5 +40,23 @@ func TestDispatch(t *testing.T) {
 				t.Fatalf("code %d out %q err %q; want code %d, out with %q, err with %q", code, out, errs, tc.code, tc.out, tc.errs)
 			}
 		})
+	}
+}
+
+func TestHashPasswordVerifies(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdin: strings.NewReader("секрет\n"), stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	if code := dispatch(context.Background(), c, []string{"hash", "--password"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	h := strings.TrimPrefix(strings.TrimSpace(out.String()), "password_hash: ")
+	if h == "" || strings.Contains(h, "секрет") {
+		t.Fatalf("hash %q", h)
+	}
+	// The hash is accepted by the cases configuration.
+	cfg := cases.DefaultConfig()
+	cfg.Users = []cases.User{{Name: "ivanova", Role: "curator", PasswordHash: h}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("cases config rejects the hash: %v", err)
 	}
 }
