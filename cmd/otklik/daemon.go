@@ -90,7 +90,8 @@ func newDaemon(cfg *config.Config, logger *slog.Logger) (d *daemon, err error) {
 		}
 		d.bus = kb
 	default:
-		db, err := diskbus.Open(filepath.Join(cfg.DataDir, "bus"), diskbus.Options{})
+		// Case events are the record projections are rebuilt from: never trimmed.
+		db, err := diskbus.Open(filepath.Join(cfg.DataDir, "bus"), diskbus.Options{Keep: []string{cfg.Cases.Topic}})
 		if err != nil {
 			return nil, err
 		}
@@ -278,6 +279,9 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.indexer != nil {
 		start("index", d.indexer.Run)
 	}
+	if d.disk != nil {
+		start("bus retention", d.trimLoop)
+	}
 	if d.cases != nil {
 		start("cases", func(ctx context.Context) error { return d.cases.Run(ctx, d.bus) })
 		start("cases monitor", d.cases.RunMonitor)
@@ -354,6 +358,24 @@ func (d *daemon) drain() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.logger.Warn("stopping before the stages drained the bus; the rest is processed after the next start")
+}
+
+// trimLoop applies the embedded bus's retention once an hour.
+func (d *daemon) trimLoop(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := d.disk.Trim(); err != nil {
+			d.logger.Warn("bus retention failed", "err", err)
+		} else if n > 0 {
+			d.logger.Info("bus retention trimmed old messages", "messages", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func (d *daemon) close() error {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type Options struct {
 	Retention time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keep lists topics that are never trimmed, such as an event log that projections
+	// are rebuilt from.
+	Keep []string
 }
 
 // DefaultRetention keeps a week of messages, as a default Kafka topic does.
@@ -252,7 +256,11 @@ func (b *Bus) Trim() (int, error) {
 			if string(name[:min(len(name), len(topicsPrefix))]) != string(topicsPrefix) {
 				return nil
 			}
-			limit, consumed := minCommitted[string(name[len(topicsPrefix):])]
+			topic := string(name[len(topicsPrefix):])
+			if slices.Contains(b.opts.Keep, topic) {
+				return nil
+			}
+			limit, consumed := minCommitted[topic]
 			c := bk.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.First() {
 				if consumed && int64(binary.BigEndian.Uint64(k)) >= limit {

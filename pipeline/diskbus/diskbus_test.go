@@ -176,14 +176,14 @@ func TestOneMemberPerGroupAndClose(t *testing.T) {
 
 func TestTrimKeepsUncommittedAndRecent(t *testing.T) {
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	b, err := Open(t.TempDir(), Options{Retention: time.Hour, Now: func() time.Time { return now }})
+	b, err := Open(t.TempDir(), Options{Retention: time.Hour, Now: func() time.Time { return now }, Keep: []string{"events"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	ctx := context.Background()
 	for i := 0; i < 4; i++ {
-		if err := b.Produce(ctx, msg("raw", fmt.Sprint(i)), msg("dlq", fmt.Sprint(i))); err != nil {
+		if err := b.Produce(ctx, msg("raw", fmt.Sprint(i)), msg("dlq", fmt.Sprint(i)), msg("events", fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +200,7 @@ func TestTrimKeepsUncommittedAndRecent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// raw: the 2 committed ones; dlq (no consumer): all 4 old ones.
+	// raw: the 2 committed ones; dlq (no consumer): all 4 old ones; events: none (kept).
 	if n != 6 {
 		t.Fatalf("trimmed %d, want 6", n)
 	}
