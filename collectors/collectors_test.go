@@ -278,23 +278,17 @@ func TestPollerInvalidPublicationCountedNotDelivered(t *testing.T) {
 }
 
 func TestPollerShutdownFinishesInFlightDelivery(t *testing.T) {
-	sink := &memSink{delay: 50 * time.Millisecond}
+	started := make(chan struct{})
+	sink := &startSink{memSink: memSink{delay: 50 * time.Millisecond}, started: started}
 	pos := NewMemPositions()
 	p, _ := NewPoller(testConfig(), sink, pos, nil, prometheus.NewPedanticRegistry())
 	f := &counterFetch{n: 1}
-	started := make(chan struct{})
-	var once sync.Once
-	fetch := func(ctx context.Context, c string) (Page, error) {
-		pg, err := f.fetch(ctx, c)
-		once.Do(func() { close(started) })
-		return pg, err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		done <- p.Run(ctx, []Target{{Source: Source{Network: otklik.VK, Kind: "wall", Key: "k"}, Fetch: fetch}})
+		done <- p.Run(ctx, []Target{{Source: Source{Network: otklik.VK, Kind: "wall", Key: "k"}, Fetch: f.fetch}})
 	}()
-	<-started
+	<-started // a delivery is in flight
 	cancel()
 	<-done
 	if len(sink.ids()) != 1 {
@@ -303,6 +297,18 @@ func TestPollerShutdownFinishesInFlightDelivery(t *testing.T) {
 	if c, _ := pos.Load(context.Background(), "k"); c != "1" {
 		t.Fatalf("position after shutdown = %q, want 1", c)
 	}
+}
+
+// startSink closes started when the first delivery begins.
+type startSink struct {
+	memSink
+	started chan struct{}
+	once    sync.Once
+}
+
+func (s *startSink) Deliver(ctx context.Context, pubs []otklik.Publication) error {
+	s.once.Do(func() { close(s.started) })
+	return s.memSink.Deliver(ctx, pubs)
 }
 
 func TestRunRejectsBadTargets(t *testing.T) {

@@ -109,7 +109,8 @@ func NewPoller(cfg PollerConfig, sink Sink, positions Positions, logger *slog.Lo
 }
 
 // Run polls targets until ctx is done, then waits for in-flight deliveries (each bounded
-// by the configured timeout) and returns nil. It returns an error at once, polling
+// by the configured timeout) and returns nil; it lasts as long as ctx even when there are
+// no targets or all were disabled. It returns an error at once, polling
 // nothing, when the targets are invalid (duplicate keys, no fetch function).
 func (p *Poller) Run(ctx context.Context, targets []Target) error {
 	seen := make(map[string]bool, len(targets))
@@ -139,6 +140,7 @@ func (p *Poller) Run(ctx context.Context, targets []Target) error {
 		wg.Go(func() { p.poll(ctx, t, offset) })
 	}
 	wg.Wait()
+	<-ctx.Done() // with no targets, or all disabled, Run still lasts as long as ctx
 	return nil
 }
 

@@ -528,3 +528,75 @@ type recordingLimiter struct{ paused time.Duration }
 
 func (l *recordingLimiter) Wait(ctx context.Context) error { return ctx.Err() }
 func (l *recordingLimiter) Pause(d time.Duration)          { l.paused = d }
+
+// TestPollerCountsAndLogsBadPages runs the real poller against the fake VK answering an
+// HTML error page and then broken JSON: both are counted as errors, logged once, and the
+// source recovers and delivers.
+func TestPollerCountsAndLogsBadPages(t *testing.T) {
+	e := newEnv(t, Config{Walls: []int{-1}, WallInterval: 5 * time.Millisecond})
+	e.fake.addPost(-1, "после сбоя", e.clk.now())
+	e.fake.script(
+		func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(200)
+			w.Write(readTestdata(t, "bad_gateway.html"))
+		},
+		func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(readTestdata(t, "truncated.json"))
+		})
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	reg := prometheus.NewPedanticRegistry()
+	sink := &sliceSink{}
+	p, err := collectors.NewPoller(collectors.PollerConfig{Interval: time.Second, Timeout: time.Second,
+		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxPages: 10}, sink, collectors.NewMemPositions(), logger, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, e.vk.Targets()) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.len() < 1 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if sink.len() != 1 {
+		t.Fatalf("delivered %d", sink.len())
+	}
+	mfs, _ := reg.Gather()
+	var malformed float64
+	for _, mf := range mfs {
+		if mf.GetName() == "otklik_collector_errors_total" {
+			for _, m := range mf.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == "reason" && l.GetValue() == collectors.ReasonMalformed {
+						malformed += m.Counter.GetValue()
+					}
+				}
+			}
+		}
+	}
+	if malformed != 2 {
+		t.Errorf("malformed errors counted: %v, want 2", malformed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "collector source failing"); n != 1 {
+		t.Errorf("failure logged %d times, want once:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "test-token") {
+		t.Error("token in logs")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
