@@ -18,6 +18,7 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/cases"
+	"github.com/otklik/otklik/cases/esstore"
 	"github.com/otklik/otklik/cases/worktime"
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/cmd/otklik/internal/config"
@@ -53,6 +54,8 @@ type daemon struct {
 	classify  *pipeline.ClassifyStage
 	indexer   *pipeline.IndexStage
 	cases     *cases.Service
+	// casesMigrate creates the cases indices of a search engine (nil for the embedded store).
+	casesMigrate func(context.Context) error
 	poller    *occollectors.Poller
 	positions *occollectors.BoltPositions
 	targets   []occollectors.Target
@@ -163,9 +166,24 @@ func (d *daemon) openCases() error {
 	if err != nil {
 		return fmt.Errorf("worktime: %w", err)
 	}
-	store, err := cases.OpenBoltStore(filepath.Join(d.cfg.DataDir, "cases"))
-	if err != nil {
-		return err
+	var store cases.Store
+	if d.cfg.Index == config.Elastic {
+		// With a search engine, cases are projected there, next to the publications.
+		ec := esstore.Config{URLs: d.cfg.Elastic.URLs, Username: d.cfg.Elastic.Username, Password: d.cfg.Elastic.Password,
+			Index: d.cfg.Elastic.Alias + "-cases"}
+		ec.SetDefaults()
+		es, err := esstore.New(ec)
+		if err != nil {
+			return fmt.Errorf("cases store: %w", err)
+		}
+		d.casesMigrate = es.Migrate
+		store = es
+	} else {
+		bs, err := cases.OpenBoltStore(filepath.Join(d.cfg.DataDir, "cases"))
+		if err != nil {
+			return err
+		}
+		store = bs
 	}
 	d.closers = append(d.closers, store.Close)
 	d.cases, err = cases.New(d.cfg.Cases, cases.Deps{Logger: d.logger, Registerer: d.reg, Clock: clock, Store: store, Producer: d.bus})
@@ -283,7 +301,12 @@ func (d *daemon) run(ctx context.Context) error {
 		start("bus retention", d.trimLoop)
 	}
 	if d.cases != nil {
-		start("cases", func(ctx context.Context) error { return d.cases.Run(ctx, d.bus) })
+		start("cases", func(ctx context.Context) error {
+			if err := d.retry(ctx, "cases store migration", d.casesMigrate); err != nil {
+				return err
+			}
+			return d.cases.Run(ctx, d.bus)
+		})
 		start("cases monitor", d.cases.RunMonitor)
 	}
 	collectCtx, stopCollect := context.WithCancel(ctx)
@@ -358,6 +381,32 @@ func (d *daemon) drain() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.logger.Warn("stopping before the stages drained the bus; the rest is processed after the next start")
+}
+
+// retry runs f until it succeeds or ctx ends, backing off from 1 s to 1 min; a server
+// that is down at start-up delays the stage instead of failing the process. One log line
+// per outage.
+func (d *daemon) retry(ctx context.Context, what string, f func(context.Context) error) error {
+	if f == nil {
+		return nil
+	}
+	delay := time.Second
+	for logged := false; ; {
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			d.logger.Warn(what+" failed, retrying", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Minute)
+	}
 }
 
 // trimLoop applies the embedded bus's retention once an hour.
