@@ -695,7 +695,12 @@ func (e *Elastic) Migrate(ctx context.Context) error {
 	}
 	defer drain(res)
 	if res.IsError() {
-		return fmt.Errorf("elastic: migrate: put index template: %w", &statusError{res.StatusCode, readSnippet(res.Body)})
+		se := &statusError{res.StatusCode, readSnippet(res.Body)}
+		if strings.Contains(se.body, "Unknown char_filter type") || strings.Contains(se.body, "Unknown filter type") {
+			return fmt.Errorf("elastic: migrate: the server lacks the analysis-common module the Russian analyzer needs "+
+				"(use a full distribution, or set the analyzer to %q): %w", AnalyzerStandard, se)
+		}
+		return fmt.Errorf("elastic: migrate: put index template: %w", se)
 	}
 	name := monthlyIndex(e.cfg.Alias, time.Now())
 	cres, err := e.es.Indices.Create(name, e.es.Indices.Create.WithContext(ctx))
@@ -710,6 +715,41 @@ func (e *Elastic) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SupportsRussian reports whether the server can run the Russian analyzer (its
+// analysis-common module is loaded), by analyzing «Ёлки» with it: true when the result
+// is the stem «елк».
+func (e *Elastic) SupportsRussian(ctx context.Context) (bool, error) {
+	body, err := json.Marshal(map[string]any{
+		"char_filter": []any{map[string]any{"type": "mapping", "mappings": []string{"ё => е", "Ё => Е"}}},
+		"tokenizer":   "standard",
+		"filter":      []any{"lowercase", map[string]any{"type": "stemmer", "language": "russian"}},
+		"text":        "Ёлки",
+	})
+	if err != nil {
+		return false, err
+	}
+	res, err := e.es.Indices.Analyze(e.es.Indices.Analyze.WithContext(ctx), e.es.Indices.Analyze.WithBody(bytes.NewReader(body)))
+	if err != nil {
+		return false, fmt.Errorf("elastic: analyze: %w", err)
+	}
+	defer drain(res)
+	if res.StatusCode == http.StatusBadRequest {
+		return false, nil
+	}
+	if res.IsError() {
+		return false, fmt.Errorf("elastic: analyze: %w", &statusError{res.StatusCode, readSnippet(res.Body)})
+	}
+	var ar struct {
+		Tokens []struct {
+			Token string `json:"token"`
+		} `json:"tokens"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&ar); err != nil {
+		return false, fmt.Errorf("elastic: analyze: decode: %w", err)
+	}
+	return len(ar.Tokens) == 1 && ar.Tokens[0].Token == "елк", nil
 }
 
 // Refresh makes every write so far searchable (for tests and tools; the daemon relies

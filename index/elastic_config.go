@@ -27,6 +27,12 @@ type ElasticConfig struct {
 	// node, or its health stays yellow).
 	Shards   int `yaml:"shards"`
 	Replicas int `yaml:"replicas"`
+	// Analyzer is the analysis of the text field: "russian" (the default: ё→е, stop words,
+	// Russian stemming; needs the analysis-common module, bundled with every Elasticsearch
+	// and OpenSearch distribution) or "standard" (lowercased words only, for a server
+	// built without that module, such as the Elasticsearch assembled from Maven Central
+	// jars by deployments/services/up.sh).
+	Analyzer string `yaml:"analyzer"`
 	// RefreshInterval is how soon a write becomes searchable.
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 
@@ -45,6 +51,12 @@ type ElasticConfig struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
+// Analyzers of ElasticConfig.Analyzer.
+const (
+	AnalyzerRussian  = "russian"
+	AnalyzerStandard = "standard"
+)
+
 // DefaultElasticConfig returns the defaults for a local single node on :9200.
 func DefaultElasticConfig() ElasticConfig {
 	var c ElasticConfig
@@ -62,6 +74,9 @@ func (c *ElasticConfig) SetDefaults() {
 	}
 	if c.Shards == 0 {
 		c.Shards = 1
+	}
+	if c.Analyzer == "" {
+		c.Analyzer = AnalyzerRussian
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = time.Second
@@ -107,6 +122,9 @@ func (c *ElasticConfig) Validate() error {
 	}
 	if !aliasRE.MatchString(c.Alias) || len(c.Alias) > 200 {
 		errs = append(errs, fmt.Errorf("alias: %q is not a valid lowercase index name", c.Alias))
+	}
+	if c.Analyzer != AnalyzerRussian && c.Analyzer != AnalyzerStandard {
+		errs = append(errs, fmt.Errorf("analyzer: %q is neither %q nor %q", c.Analyzer, AnalyzerRussian, AnalyzerStandard))
 	}
 	if c.Password != "" && c.Username == "" {
 		errs = append(errs, errors.New("password: set without a username"))
@@ -154,6 +172,7 @@ func (c ElasticConfig) LogValue() slog.Value {
 		slog.String("alias", c.Alias),
 		slog.Int("shards", c.Shards),
 		slog.Int("replicas", c.Replicas),
+		slog.String("analyzer", c.Analyzer),
 		slog.Duration("refresh_interval", c.RefreshInterval),
 		slog.Int("bulk_docs", c.BulkDocs),
 		slog.Int("bulk_workers", c.BulkWorkers),

@@ -24,39 +24,25 @@ func indexTemplate(cfg ElasticConfig) map[string]any {
 	kw := map[string]any{"type": "keyword"}
 	date := map[string]any{"type": "date"}
 	long := map[string]any{"type": "long"}
+	settings := map[string]any{
+		"number_of_shards":   cfg.Shards,
+		"number_of_replicas": cfg.Replicas,
+		"refresh_interval":   fmt.Sprintf("%dms", cfg.RefreshInterval/time.Millisecond),
+		// Deep paging down to MaxOffset+MaxSize, as Query.Validate allows.
+		"max_result_window": MaxOffset + MaxSize,
+	}
+	text := map[string]any{"type": "text", "analyzer": "standard"}
+	if cfg.Analyzer != AnalyzerStandard {
+		text["analyzer"] = russianAnalyzer
+		settings["analysis"] = russianAnalysis()
+	}
 	return map[string]any{
 		"index_patterns": []string{cfg.Alias + "-*"},
 		"priority":       200,
 		"_meta":          map[string]any{"managed_by": "otklik migrate"},
 		"template": map[string]any{
-			"aliases": map[string]any{cfg.Alias: map[string]any{}},
-			"settings": map[string]any{
-				"number_of_shards":   cfg.Shards,
-				"number_of_replicas": cfg.Replicas,
-				"refresh_interval":   fmt.Sprintf("%dms", cfg.RefreshInterval/time.Millisecond),
-				// Deep paging down to MaxOffset+MaxSize, as Query.Validate allows.
-				"max_result_window": MaxOffset + MaxSize,
-				"analysis": map[string]any{
-					"char_filter": map[string]any{
-						"otklik_yo": map[string]any{
-							"type":     "mapping",
-							"mappings": []string{"ё => е", "Ё => Е"},
-						},
-					},
-					"filter": map[string]any{
-						"otklik_russian_stop": map[string]any{"type": "stop", "stopwords": "_russian_"},
-						"otklik_russian_stem": map[string]any{"type": "stemmer", "language": "russian"},
-					},
-					"analyzer": map[string]any{
-						russianAnalyzer: map[string]any{
-							"type":        "custom",
-							"char_filter": []string{"otklik_yo"},
-							"tokenizer":   "standard",
-							"filter":      []string{"lowercase", "otklik_russian_stop", "otklik_russian_stem"},
-						},
-					},
-				},
-			},
+			"aliases":  map[string]any{cfg.Alias: map[string]any{}},
+			"settings": settings,
 			"mappings": map[string]any{
 				"dynamic": false,
 				"properties": map[string]any{
@@ -68,7 +54,7 @@ func indexTemplate(cfg ElasticConfig) map[string]any {
 					"kind":           kw,
 					"source":         kw,
 					"url":            map[string]any{"type": "keyword", "index": false},
-					"text":           map[string]any{"type": "text", "analyzer": russianAnalyzer},
+					"text":           text,
 					"published_at":   date,
 					"edited_at":      date,
 					"fetched_at":     date,
@@ -93,6 +79,31 @@ func indexTemplate(cfg ElasticConfig) map[string]any {
 						"classified_at": date,
 					}},
 				},
+			},
+		},
+	}
+}
+
+// russianAnalysis defines the Russian analyzer: ё→е and Ё→Е before tokenizing, the
+// standard tokenizer, lowercase, Russian stop words, the Russian Snowball stemmer.
+func russianAnalysis() map[string]any {
+	return map[string]any{
+		"char_filter": map[string]any{
+			"otklik_yo": map[string]any{
+				"type":     "mapping",
+				"mappings": []string{"ё => е", "Ё => Е"},
+			},
+		},
+		"filter": map[string]any{
+			"otklik_russian_stop": map[string]any{"type": "stop", "stopwords": "_russian_"},
+			"otklik_russian_stem": map[string]any{"type": "stemmer", "language": "russian"},
+		},
+		"analyzer": map[string]any{
+			russianAnalyzer: map[string]any{
+				"type":        "custom",
+				"char_filter": []string{"otklik_yo"},
+				"tokenizer":   "standard",
+				"filter":      []string{"lowercase", "otklik_russian_stop", "otklik_russian_stem"},
 			},
 		},
 	}

@@ -73,6 +73,18 @@ func newHarness(t *testing.T, brokers []string, esURL string) *harness {
 	ecfg.URLs = []string{esURL}
 	ecfg.Alias = prefix
 	ecfg.Retries, ecfg.BackoffMax = 3, time.Second
+	if probe, err := index.NewElastic(ecfg, h.log, nil); err != nil {
+		t.Fatal(err)
+	} else if ok, err := probe.SupportsRussian(ctx); err != nil {
+		t.Fatal(err)
+	} else if !ok {
+		msg := esURL + " lacks the analysis-common module: indexing with the standard analyzer"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Log(msg)
+		ecfg.Analyzer = index.AnalyzerStandard
+	}
 	if h.es, err = index.NewElastic(ecfg, h.log, prometheus.NewRegistry()); err != nil {
 		t.Fatal(err)
 	}
