@@ -48,6 +48,7 @@ type FetchFunc func(ctx context.Context, cursor string) (Page, error)
 // Target is a source with its fetch function.
 type Target struct {
 	Source
+	// Fetch reads the source.
 	Fetch FetchFunc
 }
 

@@ -21,6 +21,7 @@ type RateLimitError struct {
 	Reason string
 }
 
+// Error describes the rate limit.
 func (e *RateLimitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("rate limited (retry after %s)", e.RetryAfter)
@@ -35,9 +36,11 @@ func (e *RateLimitError) Unwrap() error { return e.Err }
 // the rights the source needs. Retrying cannot help: the poller stops polling the source,
 // counts it in otklik_collector_sources_disabled and logs once.
 type AuthError struct {
+	// Err is the network's error.
 	Err error
 }
 
+// Error describes the rejection.
 func (e *AuthError) Error() string { return fmt.Sprintf("authorization failed: %v", e.Err) }
 
 // Unwrap returns the network's error.

@@ -24,6 +24,7 @@ import (
 
 // Config lists the agencies and their accounts.
 type Config struct {
+	// Agencies lists the executive bodies and their accounts.
 	Agencies []Agency `yaml:"agencies" json:"agencies"`
 	// Timezone decides where calendar weeks start ("Europe/Saratov").
 	Timezone string `yaml:"timezone" json:"timezone"`
@@ -36,12 +37,14 @@ type Agency struct {
 	// ID is the agency's short id (the one cases route to); it is a metric label.
 	ID string `yaml:"id" json:"id"`
 	// Name is the agency's name as curators know it, in Russian.
-	Name     string    `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name"`
+	// Accounts are the agency's own accounts.
 	Accounts []Account `yaml:"accounts" json:"accounts"`
 }
 
 // Account is one of an agency's own accounts.
 type Account struct {
+	// Network is where the account is.
 	Network otklik.Network `yaml:"network" json:"network"`
 	// ID is the account's owner id as the collectors set Publication.Owner: a VK community
 	// as -id, an OK group id, a Facebook page id, an Instagram user id.
@@ -201,6 +204,7 @@ type sink struct {
 	next collectors.Sink
 }
 
+// Deliver marks own posts, delivers, then counts.
 func (s *sink) Deliver(ctx context.Context, pubs []otklik.Publication) error {
 	var mine []*account
 	var idx []int

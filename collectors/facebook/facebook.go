@@ -35,8 +35,10 @@ const (
 // OTKLIK_FACEBOOK_APP_SECRET and OTKLIK_FACEBOOK_VERIFY_TOKEN (or files).
 type Config struct {
 	// Enabled switches the collector on (off by default: Meta is blocked in Russia).
-	Enabled bool   `yaml:"enabled" json:"enabled"`
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// BaseURL is the Graph host ("https://graph.facebook.com/").
 	BaseURL string `yaml:"base_url" json:"base_url"`
+	// Version is the Graph API version ("v21.0").
 	Version string `yaml:"version" json:"version"`
 	// Token is a page access token (or a system-user token with pages_read_engagement).
 	Token collectors.Secret `yaml:"-" json:"token"`

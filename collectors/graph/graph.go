@@ -33,10 +33,15 @@ const (
 
 // Client calls the Graph API with one token.
 type Client struct {
-	BaseURL string // ends in "/"
+	// BaseURL is the Graph host, ending in "/".
+	BaseURL string
+	// Version is the API version path segment ("v21.0").
 	Version string
-	Token   collectors.Secret
-	HTTP    *http.Client
+	// Token is sent as a bearer token.
+	Token collectors.Secret
+	// HTTP makes the requests.
+	HTTP *http.Client
+	// Limiter paces the token.
 	Limiter *collectors.Limiter
 }
 
@@ -51,6 +56,7 @@ type Error struct {
 	retryMinutes int
 }
 
+// Error describes the Graph error.
 func (e *Error) Error() string {
 	return fmt.Sprintf("graph error %d/%d (%s): %s", e.Code, e.Subcode, e.Type, e.Message)
 }
@@ -177,13 +183,18 @@ func AfterCursor(p Paging) string {
 // acknowledges (200) only after Parse's publications were delivered; any failure answers
 // 5xx so that Meta retries the delivery.
 type Webhook struct {
+	// VerifyToken is the token typed in the subscription (GET handshake).
 	VerifyToken collectors.Secret
-	AppSecret   collectors.Secret
+	// AppSecret keys the X-Hub-Signature-256 HMAC.
+	AppSecret collectors.Secret
 	// Parse turns a delivery body into publications.
-	Parse  func(body []byte, fetched time.Time) ([]otklik.Publication, error)
-	Push   *collectors.Push
+	Parse func(body []byte, fetched time.Time) ([]otklik.Publication, error)
+	// Push delivers and counts.
+	Push *collectors.Push
+	// Logger receives the one line about an unreadable delivery (may be nil).
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Now stamps FetchedAt (time.Now when nil).
+	Now func() time.Time
 }
 
 // ServeHTTP implements http.Handler.

@@ -40,20 +40,25 @@ const MaxHashtags = 30
 // OTKLIK_INSTAGRAM_APP_SECRET and OTKLIK_INSTAGRAM_VERIFY_TOKEN (or files).
 type Config struct {
 	// Enabled switches the collector on (off by default).
-	Enabled bool   `yaml:"enabled" json:"enabled"`
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// BaseURL is the Graph host ("https://graph.facebook.com/").
 	BaseURL string `yaml:"base_url" json:"base_url"`
+	// Version is the Graph API version ("v21.0").
 	Version string `yaml:"version" json:"version"`
 	// Token is a token with instagram_basic, instagram_manage_comments and pages_read_engagement.
-	Token       collectors.Secret `yaml:"-" json:"token"`
-	AppSecret   collectors.Secret `yaml:"-" json:"app_secret"`
+	Token collectors.Secret `yaml:"-" json:"token"`
+	// AppSecret signs webhook deliveries (X-Hub-Signature-256).
+	AppSecret collectors.Secret `yaml:"-" json:"app_secret"`
+	// VerifyToken is the token typed in the webhook subscription.
 	VerifyToken collectors.Secret `yaml:"-" json:"verify_token"`
 	// UserID is the Instagram professional account id (ig-user-id).
 	UserID string `yaml:"user_id" json:"user_id"`
 	// Hashtags lists hashtags (without #) whose recent media are collected; ≤ 30.
 	Hashtags []string `yaml:"hashtags" json:"hashtags"`
 	// Interval is how often each source is polled (5 min by default).
-	Interval          time.Duration `yaml:"interval" json:"interval"`
-	RequestsPerSecond float64       `yaml:"requests_per_second" json:"requests_per_second"`
+	Interval time.Duration `yaml:"interval" json:"interval"`
+	// RequestsPerSecond paces the token (0.5 by default).
+	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second"`
 	// Watch is how long media are re-checked for new comments (72 h).
 	Watch time.Duration `yaml:"watch" json:"watch"`
 	// Backfill is how far back the first poll collects (24 h).

@@ -190,6 +190,7 @@ type okError struct {
 	Msg  string `json:"error_msg"`
 }
 
+// Error describes the OK error.
 func (e *okError) Error() string { return fmt.Sprintf("ok error %d: %s", e.Code, e.Msg) }
 
 // call makes one signed request; out receives the response body.

@@ -148,6 +148,7 @@ type apiError struct {
 	msg  string
 }
 
+// Error describes the VK error.
 func (e *apiError) Error() string { return fmt.Sprintf("vk error %d: %s", e.code, e.msg) }
 
 // itemError maps the error of one call inside execute: token-wide conditions fail the

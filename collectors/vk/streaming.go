@@ -24,6 +24,7 @@ import (
 // wall polling and newsfeed.search, which remain the lossless paths: events published
 // while the stream is down are not replayed by VK.
 type StreamingConfig struct {
+	// Enabled starts the stream (off by default).
 	Enabled bool `yaml:"enabled" json:"enabled"`
 	// Token is a service token of the application (OTKLIK_VK_SERVICE_TOKEN).
 	Token collectors.Secret `yaml:"-" json:"token"`
@@ -36,7 +37,9 @@ type StreamingConfig struct {
 
 // StreamingRule is one rule: a tag and keywords in the Streaming API syntax.
 type StreamingRule struct {
-	Tag   string `yaml:"tag" json:"tag"`
+	// Tag names the rule; events carry the tags they matched.
+	Tag string `yaml:"tag" json:"tag"`
+	// Value holds the keywords ("-word" excludes, "\"exact\"" matches exactly).
 	Value string `yaml:"value" json:"value"`
 }
 
