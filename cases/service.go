@@ -333,6 +333,12 @@ func (s *Service) handle(ctx context.Context, bus pipeline.Producer, msg pipelin
 		}
 		return nil
 	}
+	if p.Deleted {
+		// The author deleted it: no new case. A case already open for it stays open
+		// (the answer may still be due); the index shows the publication as deleted.
+		s.met.consumed.WithLabelValues("deleted").Inc()
+		return nil
+	}
 	_, opened, err := s.Open(ctx, &p)
 	if err != nil {
 		return fmt.Errorf("cases: open %s: %w", p.ID, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/otklik/otklik"
 )
@@ -56,7 +57,13 @@ func (s *ClassifyStage) handle(ctx context.Context, msgs []Message) error {
 			out = append(out, deadLetter(s.topics.DeadLetter, "classify", m, err))
 			continue
 		}
-		s.classifier.Classify(&p)
+		if isTombstone(&p) {
+			// A deletion carries ids, not text: nothing to classify. The index stage
+			// marks the stored publication deleted instead of replacing it.
+			p.Class = &otklik.Classification{Topic: "other", Priority: otklik.Low, Drop: []otklik.DropReason{}, Model: "deleted", ClassifiedAt: m.Time}
+		} else {
+			s.classifier.Classify(&p)
+		}
 		v, err := json.Marshal(p)
 		if err != nil {
 			out = append(out, deadLetter(s.topics.DeadLetter, "classify", m, fmt.Errorf("encode: %w", err)))
@@ -80,6 +87,11 @@ func (s *ClassifyStage) handle(ctx context.Context, msgs []Message) error {
 		s.loop.metrics.Out.WithLabelValues("classify", o.Topic).Inc()
 	}
 	return nil
+}
+
+// isTombstone reports whether p only records that a publication was deleted.
+func isTombstone(p *otklik.Publication) bool {
+	return p.Deleted && strings.TrimSpace(p.Text) == "" && len(p.Attachments) == 0
 }
 
 // DecodePublication decodes and validates a publication from a bus message.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/otklik/otklik"
+	"github.com/otklik/otklik/index"
 )
 
 // Indexer writes publications to the search index, idempotently by id. It returns the
@@ -72,6 +73,9 @@ func (s *IndexStage) handle(ctx context.Context, msgs []Message) error {
 		}
 		source[p.ID] = m
 	}
+	if err := s.mergeTombstones(ctx, docs); err != nil {
+		return err
+	}
 	if len(docs) > 0 {
 		failed, err := s.indexer.Index(ctx, docs)
 		if err != nil {
@@ -88,6 +92,39 @@ func (s *IndexStage) handle(ctx context.Context, msgs []Message) error {
 		}
 		s.loop.metrics.Failed.WithLabelValues("index").Add(float64(len(dead)))
 		s.loop.metrics.DeadLetters.WithLabelValues("index").Add(float64(len(dead)))
+	}
+	return nil
+}
+
+// getter is an index that can read a stored publication back.
+type getter interface {
+	Get(ctx context.Context, id string) (otklik.Publication, error)
+}
+
+// mergeTombstones turns each deletion record into the stored publication marked deleted,
+// so the text a curator may still need is kept. A deletion of a publication the index
+// never had is stored as it is.
+func (s *IndexStage) mergeTombstones(ctx context.Context, docs []otklik.Publication) error {
+	g, ok := s.indexer.(getter)
+	if !ok {
+		return nil
+	}
+	for i := range docs {
+		if !isTombstone(&docs[i]) {
+			continue
+		}
+		stored, err := g.Get(ctx, docs[i].ID)
+		if errors.Is(err, index.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s to mark it deleted: %w", docs[i].ID, err)
+		}
+		stored.Deleted = true
+		if docs[i].FetchedAt.After(stored.FetchedAt) {
+			stored.FetchedAt = docs[i].FetchedAt
+		}
+		docs[i] = stored
 	}
 	return nil
 }

@@ -204,3 +204,63 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// A deletion keeps the stored text and marks the publication deleted.
+func TestDeletionKeepsStoredText(t *testing.T) {
+	dir := t.TempDir()
+	bus, err := diskbus.Open(filepath.Join(dir, "bus"), diskbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	ix, err := index.OpenBleve(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	m, _ := pipeline.NewMetrics(prometheus.NewRegistry())
+	topics := pipeline.DefaultTopics()
+	batch := pipeline.DefaultBatchConfig()
+	batch.Linger = 10 * time.Millisecond
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	orig := raw(t, "1", "нет воды")
+	gone := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "1", Kind: otklik.Post, Deleted: true,
+		FetchedAt: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	gone.Validate()
+	del, _ := pipeline.EncodePublication(topics.Raw, &gone)
+	unknown := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "2", Kind: otklik.Post, Deleted: true}
+	unknown.Validate()
+	del2, _ := pipeline.EncodePublication(topics.Raw, &unknown)
+	cs, _ := pipeline.NewClassifyStage(bus, "c", topics, batch, wordClassifier{}, m, logger)
+	is, _ := pipeline.NewIndexStage(bus, "i", topics, batch, ix, m, logger)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go cs.Run(runCtx)
+	go is.Run(runCtx)
+	wait := func(off int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if c, _ := bus.Committed("i", topics.Classified); c >= off {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("index stage did not reach offset %d", off)
+			}
+		}
+	}
+	bus.Produce(ctx, orig)
+	wait(1)
+	bus.Produce(ctx, del, del2)
+	wait(3)
+	got, err := ix.Get(ctx, "vk:-1_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Deleted || got.Text != "нет воды" || got.Class.Topic != "housing" || !got.FetchedAt.Equal(gone.FetchedAt) {
+		t.Fatalf("deleted publication lost its content: %+v %+v", got, got.Class)
+	}
+	if got, err := ix.Get(ctx, "vk:-1_2"); err != nil || !got.Deleted {
+		t.Fatalf("deletion of an unknown publication not recorded: %+v %v", got, err)
+	}
+}
