@@ -363,7 +363,7 @@ func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engageme
 		// of danger to life is never dropped on the model's word alone.
 		feats := c.toxicFeatures(a, nil, a.feats)
 		a.feats = feats
-		if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold {
+		if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold && len(top) > 0 && top[0].Weight >= minStrongWeight {
 			cl.Drop = append(cl.Drop, otklik.Insult)
 			expl["insult"] = append([]otklik.Evidence{{Term: "model:" + c.tmodel.ID, Weight: round2(p)}}, top...)
 		}

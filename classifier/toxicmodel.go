@@ -38,9 +38,18 @@ const (
 	featObscene = "#obscene"
 	featInsult  = "#insult"
 	featThreat  = "#threat"
-	featAnimal  = "#animal"
 	featCaps    = "#caps"
 )
+
+// toxicStop are words the toxic model ignores: pronouns and particles say how a text
+// addresses someone, not whether it offends, and would make «спасибо тебе» suspect.
+var toxicStop = map[string]bool{
+	"ты": true, "тебе": true, "тебя": true, "тобой": true, "твой": true, "твоя": true, "твои": true, "твое": true,
+	"вы": true, "вам": true, "вас": true, "вами": true, "ваш": true, "ваша": true, "ваши": true, "ваше": true,
+	"он": true, "она": true, "они": true, "его": true, "ее": true, "их": true, "им": true, "ему": true, "ей": true,
+	"себе": true, "себя": true, "это": true, "этот": true, "эта": true, "эти": true, "вот": true, "ну": true,
+	"так": true, "там": true, "тут": true, "уже": true, "еще": true, "только": true, "даже": true, "все": true, "всех": true,
+}
 
 // toxicFeatures lists the features of an analysed text: its distinct stems (no digits)
 // and flags for what the lexicon found.
@@ -59,14 +68,13 @@ func (c *Classifier) toxicFeatures(a *analysis, found []otklik.DropReason, out [
 	caps := 0
 	prev := ""
 	for i, wi := range a.winfo {
-		if wi.animal {
-			out = append(out, featAnimal)
-		}
 		if tok := a.toks[a.wpos[i]]; tok.Cap {
 			caps++
 		}
 		s := wi.stem
-		if len(s) < 3 || strings.ContainsAny(s, "0123456789*") {
+		// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
+		// «крысы», «повесить объявление»): they are never evidence of offence.
+		if len(s) < 3 || strings.ContainsAny(s, "0123456789*") || toxicStop[wi.word] || len(wi.topics) > 0 {
 			prev = ""
 			continue
 		}
@@ -100,8 +108,12 @@ func compactStrings(s []string) []string {
 	return s[:j]
 }
 
+// minStrongWeight is the weight one feature must reach for the model to drop a text: a
+// high score made of many weak hints («повесить объявление») is not enough.
+const minStrongWeight = 1.0
+
 // Score returns the model's probability that the features are toxic, and the features
-// that pushed it up most.
+// that pushed it up most (strongest first).
 func (m *ToxicModel) Score(feats []string) (float64, []otklik.Evidence) {
 	z := m.bias
 	var top []otklik.Evidence
