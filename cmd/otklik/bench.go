@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -53,6 +55,7 @@ func benchCmd(ctx context.Context, c *cli, args []string) error {
 	fs.IntVar(&ecfg.BulkDocs, "bulk-docs", ecfg.BulkDocs, "documents per bulk request of the pipeline")
 	fs.BoolVar(&o.keep, "keep", false, "keep the bench topics and indices")
 	fs.BoolVar(&o.verbose, "v", false, "log the stages' warnings to stderr")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of run (b) to `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +90,7 @@ type benchOptions struct {
 	partitions int
 	keep       bool
 	verbose    bool
+	cpuProfile string
 	run        string
 	kafka      kafkabus.Config
 	elastic    index.ElasticConfig
@@ -124,9 +128,11 @@ func runBench(ctx context.Context, o benchOptions) error {
 
 	// (a) The limit: the same documents, classified beforehand, straight into the engine.
 	raw := benchPublications(base, "a"+o.run, o.n)
+	start := time.Now()
 	for i := range raw {
 		cl.Classify(&raw[i])
 	}
+	fmt.Fprintf(o.out, "classifier alone (one goroutine): %.0f publications/s\n", float64(o.n)/time.Since(start).Seconds())
 	if rep.RawRate, err = benchRaw(ctx, o, raw); err != nil {
 		return fmt.Errorf("(a) raw bulk: %w", err)
 	}
@@ -191,10 +197,10 @@ func benchPublications(base []otklik.Publication, run string, n int) []otklik.Pu
 }
 
 // newBenchEngine returns an engine on a fresh alias, migrated.
-func newBenchEngine(ctx context.Context, o benchOptions, alias string) (*index.Elastic, func(), error) {
+func newBenchEngine(ctx context.Context, o benchOptions, alias string, reg prometheus.Registerer) (*index.Elastic, func(), error) {
 	cfg := o.elastic
 	cfg.Alias = alias
-	e, err := index.NewElastic(cfg, o.logger, prometheus.NewRegistry())
+	e, err := index.NewElastic(cfg, o.logger, reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -217,7 +223,7 @@ func newBenchEngine(ctx context.Context, o benchOptions, alias string) (*index.E
 // benchRaw indexes docs with esutil.BulkIndexer and returns documents per second, from
 // the first Add until all are counted.
 func benchRaw(ctx context.Context, o benchOptions, docs []otklik.Publication) (float64, error) {
-	e, cleanup, err := newBenchEngine(ctx, o, "otklik-bench-"+o.run+"-raw")
+	e, cleanup, err := newBenchEngine(ctx, o, "otklik-bench-"+o.run+"-raw", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -321,13 +327,14 @@ func benchPipeline(ctx context.Context, o benchOptions, cl *classifier.Classifie
 			}
 		}()
 	}
-	e, cleanup, err := newBenchEngine(ctx, o, prefix+"-e2e")
+	reg := prometheus.NewRegistry()
+	e, cleanup, err := newBenchEngine(ctx, o, prefix+"-e2e", reg)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 
-	metrics, err := pipeline.NewMetrics(prometheus.NewRegistry())
+	metrics, err := pipeline.NewMetrics(reg)
 	if err != nil {
 		return err
 	}
@@ -368,6 +375,17 @@ func benchPipeline(ctx context.Context, o benchOptions, cl *classifier.Classifie
 	// (b) Throughput: produce n as fast as possible while the stages run; the clock runs
 	// from the first produce to the last publication searchable.
 	pubs := benchPublications(base, "b"+o.run, o.n)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	if err := produceAll(ctx, bus, topics.Raw, pubs); err != nil {
 		return fmt.Errorf("(b) produce: %w", err)
@@ -377,6 +395,12 @@ func benchPipeline(ctx context.Context, o benchOptions, cl *classifier.Classifie
 		return fmt.Errorf("(b): %w", err)
 	}
 	rep.PipelineRate = float64(o.n) / time.Since(start).Seconds()
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if o.verbose {
+		printHistograms(o.out, reg)
+	}
 	select {
 	case err := <-stageErr:
 		return fmt.Errorf("stage: %w", err)
@@ -570,4 +594,27 @@ func findIDs(ctx context.Context, e *index.Elastic, ids []string) ([]string, err
 		}
 	}
 	return found, nil
+}
+
+// printHistograms prints count and mean of every histogram in reg (stage batches, bulk
+// requests), for tuning.
+func printHistograms(w io.Writer, reg prometheus.Gatherer) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			h := m.GetHistogram()
+			if h == nil || h.GetSampleCount() == 0 {
+				continue
+			}
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			fmt.Fprintf(w, "  %s%v: %d, mean %.1f ms\n", mf.GetName(), labels, h.GetSampleCount(),
+				1000*h.GetSampleSum()/float64(h.GetSampleCount()))
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -23,6 +25,10 @@ import (
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/cmd/otklik/internal/config"
 	occollectors "github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/agencies"
+	"github.com/otklik/otklik/collectors/facebook"
+	"github.com/otklik/otklik/collectors/instagram"
+	"github.com/otklik/otklik/collectors/ok"
 	"github.com/otklik/otklik/collectors/replay"
 	"github.com/otklik/otklik/collectors/vk"
 	"github.com/otklik/otklik/index"
@@ -59,6 +65,9 @@ type daemon struct {
 	poller    *occollectors.Poller
 	positions *occollectors.BoltPositions
 	targets   []occollectors.Target
+	tracker   *agencies.Tracker
+	// push are the long-running push collectors (VK Streaming).
+	push []func(context.Context) error
 	mux       *http.ServeMux
 	closers   []func() error
 }
@@ -68,9 +77,10 @@ type daemon struct {
 // makes /readyz fail until it is up.
 func newDaemon(cfg *config.Config, logger *slog.Logger) (d *daemon, err error) {
 	d = &daemon{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	built := d // "return nil, err" clears d before the deferred call runs
 	defer func() {
 		if err != nil {
-			d.close()
+			built.close()
 		}
 	}()
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -200,30 +210,113 @@ func (d *daemon) openCollectors() error {
 	}
 	d.positions = pos
 	d.closers = append(d.closers, pos.Close)
-	sink := &busSink{bus: d.bus, topics: d.cfg.Topics}
+	bs := &busSink{bus: d.bus, topics: d.cfg.Topics}
+	// The agencies' tracker marks and counts the agencies' own posts on their way to the
+	// bus; every collector, polled or pushed, delivers through it.
+	d.tracker, err = agencies.NewTracker(context.Background(), d.cfg.Agencies, pos, d.reg)
+	if err != nil {
+		return fmt.Errorf("agencies: %w", err)
+	}
+	sink := d.tracker.Wrap(bs)
+
 	files := d.cfg.Replay
 	if d.cfg.Demo {
 		files = append([]replay.Config{{Path: replay.DemoName}}, files...)
 	}
 	for _, rc := range files {
-		r, err := replay.New(rc, sink, nil)
+		r, err := replay.New(rc, bs, nil)
 		if err != nil {
 			return err
 		}
 		d.targets = append(d.targets, r.Target())
 	}
-	if vc := d.cfg.VK; len(vc.Walls) > 0 || len(vc.Searches) > 0 {
-		if vc.Token == "" {
+	if err := d.openNetworks(sink); err != nil {
+		return err
+	}
+	d.poller, err = occollectors.NewPoller(d.cfg.Poller, sink, pos, d.logger, d.reg)
+	return err
+}
+
+// openNetworks adds the configured networks' sources, with the agencies' own accounts
+// among them, and mounts their push receivers.
+func (d *daemon) openNetworks(sink occollectors.Sink) error {
+	ag := d.cfg.Agencies
+	vc := d.cfg.VK
+	for _, id := range ag.Owners(otklik.VK) {
+		n, err := strconv.Atoi(id)
+		if err != nil {
+			return fmt.Errorf("agencies: VK account %q is not a numeric owner id", id)
+		}
+		if !slices.Contains(vc.Walls, n) {
+			vc.Walls = append(vc.Walls, n)
+		}
+	}
+	if len(vc.Walls) > 0 || len(vc.Searches) > 0 || vc.Streaming.Enabled || vc.Callback.Secret != "" {
+		if (len(vc.Walls) > 0 || len(vc.Searches) > 0) && vc.Token == "" {
 			return errors.New("vk: walls or searches are configured but OTKLIK_VK_TOKEN (or OTKLIK_VK_TOKEN_FILE) is not set")
 		}
 		v, err := vk.New(vc)
 		if err != nil {
 			return fmt.Errorf("vk: %w", err)
 		}
-		d.targets = append(d.targets, v.Targets()...)
+		if len(vc.Walls) > 0 || len(vc.Searches) > 0 {
+			d.targets = append(d.targets, v.Targets()...)
+		}
+		if vc.Callback.Secret != "" {
+			h, err := v.CallbackHandler(sink, d.reg, d.logger)
+			if err != nil {
+				return fmt.Errorf("vk callback: %w", err)
+			}
+			d.mux.Handle("/callbacks/vk", h)
+		}
+		if vc.Streaming.Enabled {
+			d.push = append(d.push, func(ctx context.Context) error { return v.Stream(ctx, sink, d.reg, d.logger) })
+		}
 	}
-	d.poller, err = occollectors.NewPoller(d.cfg.Poller, sink, pos, d.logger, d.reg)
-	return err
+	oc := d.cfg.OK
+	for _, id := range ag.Owners(otklik.OK) {
+		if !slices.Contains(oc.Groups, id) {
+			oc.Groups = append(oc.Groups, id)
+		}
+	}
+	if len(oc.Groups) > 0 {
+		o, err := ok.New(oc)
+		if err != nil {
+			return fmt.Errorf("ok: %w", err)
+		}
+		d.targets = append(d.targets, o.Targets()...)
+	}
+	fc := d.cfg.Facebook
+	for _, id := range ag.Owners(otklik.Facebook) {
+		if !slices.Contains(fc.Pages, id) {
+			fc.Pages = append(fc.Pages, id)
+		}
+	}
+	if fc.Enabled {
+		f, err := facebook.New(fc)
+		if err != nil {
+			return fmt.Errorf("facebook: %w", err)
+		}
+		d.targets = append(d.targets, f.Targets()...)
+		h, err := f.WebhookHandler(sink, d.reg, d.logger)
+		if err != nil {
+			return fmt.Errorf("facebook webhook: %w", err)
+		}
+		d.mux.Handle("/webhooks/facebook", h)
+	}
+	if ic := d.cfg.Instagram; ic.Enabled {
+		in, err := instagram.New(ic)
+		if err != nil {
+			return fmt.Errorf("instagram: %w", err)
+		}
+		d.targets = append(d.targets, in.Targets()...)
+		h, err := in.WebhookHandler(sink, d.reg, d.logger)
+		if err != nil {
+			return fmt.Errorf("instagram webhook: %w", err)
+		}
+		d.mux.Handle("/webhooks/instagram", h)
+	}
+	return nil
 }
 
 func (d *daemon) routes() {
@@ -246,6 +339,9 @@ func (d *daemon) routes() {
 			zone = time.UTC
 		}
 		index.NewAPI(d.engine, zone, d.logger).Register(d.mux)
+	}
+	if d.tracker != nil {
+		d.mux.Handle("GET /api/v1/agencies/accounts", d.tracker.Handler())
 	}
 	if d.cases != nil {
 		h := d.cases.Handler()
@@ -312,6 +408,15 @@ func (d *daemon) run(ctx context.Context) error {
 	collectCtx, stopCollect := context.WithCancel(ctx)
 	defer stopCollect()
 	var collect sync.WaitGroup
+	for _, push := range d.push {
+		collect.Add(1)
+		go func() {
+			defer collect.Done()
+			if err := push(collectCtx); err != nil && collectCtx.Err() == nil {
+				failed <- fmt.Errorf("collect: %w", err)
+			}
+		}()
+	}
 	if d.poller != nil {
 		collect.Add(1)
 		go func() {

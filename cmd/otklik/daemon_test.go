@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/cmd/otklik/internal/config"
+	"github.com/otklik/otklik/collectors/agencies"
 )
 
 // TestEmbeddedDemo is the newcomer's first run: no configuration, the demo corpus is
@@ -79,5 +81,54 @@ func TestEmbeddedDemo(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("the daemon did not stop within 60 s")
+	}
+}
+
+// Configured networks and the agencies' own accounts become sources and receivers.
+func TestNetworksAreWired(t *testing.T) {
+	cfg, err := config.Load("", func(k string) string {
+		return map[string]string{"OTKLIK_VK_TOKEN": "t", "OTKLIK_VK_CALLBACK_SECRET": "s", "OTKLIK_VK_WALLS": "-1,-2",
+			"OTKLIK_OK_GROUPS": "55", "OTKLIK_OK_TOKEN": "t", "OTKLIK_OK_APP_SECRET": "s", "OTKLIK_OK_APP_KEY": "k",
+			"OTKLIK_DEMO": "false"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	cfg.VK.Callback.Confirmations = map[int]string{1: "a1b2c3"}
+	cfg.Agencies.Agencies = []agencies.Agency{{ID: "minzdrav", Name: "Минздрав", Accounts: []agencies.Account{{Network: otklik.VK, ID: "-3"}}}}
+	d, err := newDaemon(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	kinds := map[string]int{}
+	for _, tg := range d.targets {
+		kinds[string(tg.Network)+"/"+tg.Kind]++
+	}
+	if kinds["vk/wall"] == 0 || kinds["ok/feed"]+kinds["ok/group"]+kinds["ok/topics"] == 0 {
+		t.Errorf("sources %v: want VK walls and OK groups", kinds)
+	}
+	srv := httptest.NewServer(d.mux)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/agencies/accounts")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("agencies API: %v %v", resp.StatusCode, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "-3") {
+		t.Errorf("agency account missing from %s", body)
+	}
+	resp, err = http.Post(srv.URL+"/callbacks/vk", "application/json", strings.NewReader(`{"type":"confirmation","group_id":1,"secret":"wrong"}`))
+	if err != nil || resp.StatusCode == http.StatusNotFound {
+		t.Fatalf("VK callback receiver not mounted: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	// Missing tokens fail fast, naming the variable.
+	cfg.VK.Token = ""
+	cfg.DataDir = t.TempDir()
+	if _, err := newDaemon(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "OTKLIK_VK_TOKEN") {
+		t.Errorf("missing VK token: %v", err)
 	}
 }

@@ -30,6 +30,10 @@ import (
 	"github.com/otklik/otklik/cases/worktime"
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/agencies"
+	"github.com/otklik/otklik/collectors/facebook"
+	"github.com/otklik/otklik/collectors/instagram"
+	"github.com/otklik/otklik/collectors/ok"
 	"github.com/otklik/otklik/collectors/replay"
 	"github.com/otklik/otklik/collectors/vk"
 	"github.com/otklik/otklik/index"
@@ -88,6 +92,15 @@ type Config struct {
 	Replay []replay.Config `yaml:"replay"`
 	// VK configures the VK collector; it is idle until walls or searches are listed.
 	VK vk.Config `yaml:"vk"`
+	// OK configures the Odnoklassniki collector; idle until groups are listed.
+	OK ok.Config `yaml:"ok"`
+	// Facebook configures the Facebook collector; disabled by default.
+	Facebook facebook.Config `yaml:"facebook"`
+	// Instagram configures the Instagram collector; disabled by default.
+	Instagram instagram.Config `yaml:"instagram"`
+	// Agencies lists each agency's own accounts (point 4 of the regulation); they are
+	// collected and checked for at least two posts a week.
+	Agencies agencies.Config `yaml:"agencies"`
 	// Worktime configures the working-time clock of deadlines.
 	Worktime worktime.Config `yaml:"worktime"`
 	// Cases configures the workflow of cases.
@@ -127,6 +140,10 @@ func Default() Config {
 		Poller:  collectors.DefaultPollerConfig(),
 		VK:      vk.DefaultConfig(),
 	}
+	c.OK = ok.DefaultConfig()
+	c.Facebook = facebook.DefaultConfig()
+	c.Instagram = instagram.DefaultConfig()
+	c.Agencies = agencies.DefaultConfig()
 	c.Classifier = classifier.DefaultConfig()
 	c.Worktime = worktime.DefaultConfig()
 	c.Cases = cases.DefaultConfig()
@@ -173,6 +190,10 @@ func (c *Config) setDefaults() {
 		c.Replay[i].SetDefaults()
 	}
 	c.VK.SetDefaults()
+	c.OK.SetDefaults()
+	c.Facebook.SetDefaults()
+	c.Instagram.SetDefaults()
+	c.Agencies.SetDefaults()
 	c.Worktime.SetDefaults()
 	c.Cases.SetDefaults()
 	// The cases stage reads the classified publications and sends what it cannot handle
@@ -192,7 +213,16 @@ func (c *Config) secrets(getenv func(string) string) error {
 		dst *collectors.Secret
 	}{
 		{"OTKLIK_VK_TOKEN", &c.VK.Token},
+		{"OTKLIK_VK_SERVICE_TOKEN", &c.VK.Streaming.Token},
 		{"OTKLIK_VK_CALLBACK_SECRET", &c.VK.Callback.Secret},
+		{"OTKLIK_OK_TOKEN", &c.OK.Token},
+		{"OTKLIK_OK_APP_SECRET", &c.OK.AppSecret},
+		{"OTKLIK_FACEBOOK_TOKEN", &c.Facebook.Token},
+		{"OTKLIK_FACEBOOK_APP_SECRET", &c.Facebook.AppSecret},
+		{"OTKLIK_FACEBOOK_VERIFY_TOKEN", &c.Facebook.VerifyToken},
+		{"OTKLIK_INSTAGRAM_TOKEN", &c.Instagram.Token},
+		{"OTKLIK_INSTAGRAM_APP_SECRET", &c.Instagram.AppSecret},
+		{"OTKLIK_INSTAGRAM_VERIFY_TOKEN", &c.Instagram.VerifyToken},
 	} {
 		v, err := lookup(s.env, getenv)
 		if err != nil {
@@ -273,8 +303,16 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("replay[%d]: %w", i, err))
 		}
 	}
-	if err := c.VK.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("vk: %w", err))
+	for _, v := range []struct {
+		name string
+		err  error
+	}{
+		{"vk", c.VK.Validate()}, {"ok", c.OK.Validate()}, {"facebook", c.Facebook.Validate()},
+		{"instagram", c.Instagram.Validate()}, {"agencies", c.Agencies.Validate()},
+	} {
+		if v.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.name, v.err))
+		}
 	}
 	if err := c.Worktime.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("worktime: %w", err))

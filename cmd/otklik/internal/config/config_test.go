@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,5 +151,70 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		if !gk[k] && !strings.HasPrefix(k, ".worktime.schedule.") {
 			t.Errorf("deployments/otklik.example.yaml does not document %s", k[1:])
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite deployments/otklik.example.yaml from the defaults, keeping its comments")
+
+// TestUpdateExample regenerates the example with -update: every key with its default,
+// under the comment each top-level section already had (new sections get a placeholder
+// comment to fill in by hand).
+func TestUpdateExample(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to regenerate deployments/otklik.example.yaml")
+	}
+	const path = "../../../../deployments/otklik.example.yaml"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header is everything before the first section's comment block.
+	lines := strings.Split(string(old), "\n")
+	header, comments, block := []string{}, map[string][]string{}, []string{}
+	inHeader := true
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "#") || l == "":
+			block = append(block, l)
+		case !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "-"):
+			if inHeader {
+				// The header ends at the last blank line before the first section.
+				cut := 0
+				for i, b := range block {
+					if b == "" {
+						cut = i + 1
+					}
+				}
+				header, block = block[:cut], block[cut:]
+				inHeader = false
+			}
+			comments[strings.SplitN(l, ":", 2)[0]] = block
+			block = nil
+		default:
+			block = nil
+		}
+	}
+	c := Default()
+	c.setDefaults()
+	var buf strings.Builder
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&c); err != nil {
+		t.Fatal(err)
+	}
+	out := append([]string{}, header...)
+	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		if !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "-") {
+			key := strings.SplitN(l, ":", 2)[0]
+			cm, ok := comments[key]
+			if !ok {
+				cm = []string{"", "# " + key + ": TODO describe this section."}
+			}
+			out = append(out, cm...)
+		}
+		out = append(out, l)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
