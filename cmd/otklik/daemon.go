@@ -57,19 +57,19 @@ type daemon struct {
 	engine  engine       // nil when this process neither indexes nor serves search
 	metrics *pipeline.Metrics
 
-	classify  *pipeline.ClassifyStage
-	indexer   *pipeline.IndexStage
-	cases     *cases.Service
+	classify *pipeline.ClassifyStage
+	indexer  *pipeline.IndexStage
+	cases    *cases.Service
 	// casesMigrate creates the cases indices of a search engine (nil for the embedded store).
 	casesMigrate func(context.Context) error
-	poller    *occollectors.Poller
-	positions *occollectors.BoltPositions
-	targets   []occollectors.Target
-	tracker   *agencies.Tracker
+	poller       *occollectors.Poller
+	positions    *occollectors.BoltPositions
+	targets      []occollectors.Target
+	tracker      *agencies.Tracker
 	// push are the long-running push collectors (VK Streaming).
-	push []func(context.Context) error
-	mux       *http.ServeMux
-	closers   []func() error
+	push    []func(context.Context) error
+	mux     *http.ServeMux
+	closers []func() error
 }
 
 // newDaemon builds every part the configuration asks for. It opens the local files of the
