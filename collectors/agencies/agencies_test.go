@@ -3,7 +3,6 @@ package agencies
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -12,22 +11,10 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
-
-type memSink struct {
-	pubs []otklik.Publication
-	fail bool
-}
-
-func (s *memSink) Deliver(_ context.Context, p []otklik.Publication) error {
-	if s.fail {
-		return errors.New("bus down")
-	}
-	s.pubs = append(s.pubs, p...)
-	return nil
-}
 
 var cfg = Config{Agencies: []Agency{
 	{ID: "minzdrav", Name: "Министерство здравоохранения", Accounts: []Account{{Network: otklik.VK, ID: "-100"}, {Network: otklik.OK, ID: "555"}}},
@@ -52,7 +39,7 @@ func TestWeeksCountsMetricsAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := &memSink{}
+	next := &collectortest.Sink{}
 	s := tr.Wrap(next)
 	pubs := []otklik.Publication{
 		vkPost("-100", "1", "-100", time.Date(2025, 11, 24, 0, 30, 0, 0, loc)),  // Monday of last week, just after midnight
@@ -62,14 +49,14 @@ func TestWeeksCountsMetricsAPI(t *testing.T) {
 		vkPost("-200", "9", "-200", time.Date(2025, 12, 1, 9, 0, 0, 0, loc)),    // this week
 		{Network: otklik.VK, Owner: "-100", PostID: "2", ParentID: "1", Kind: otklik.Comment, Author: otklik.Author{ID: "-100"}},
 	}
-	next.fail = true
+	next.SetFail(true)
 	if err := s.Deliver(context.Background(), pubs); err == nil {
 		t.Fatal("delivery failure swallowed")
 	}
 	if st := tr.Statuses(); st[0].PostsLastWeek != 0 {
 		t.Fatal("counted posts whose delivery failed")
 	}
-	next.fail = false
+	next.SetFail(false)
 	if err := s.Deliver(context.Background(), pubs); err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +64,8 @@ func TestWeeksCountsMetricsAPI(t *testing.T) {
 	if err := s.Deliver(context.Background(), pubs[1:2]); err != nil {
 		t.Fatal(err)
 	}
-	if next.pubs[0].AgencyAccount != "minzdrav" || next.pubs[3].AgencyAccount != "" || next.pubs[5].AgencyAccount != "" {
-		t.Errorf("marks: %q %q %q", next.pubs[0].AgencyAccount, next.pubs[3].AgencyAccount, next.pubs[5].AgencyAccount)
+	if got := next.Publications(); got[0].AgencyAccount != "minzdrav" || got[3].AgencyAccount != "" || got[5].AgencyAccount != "" {
+		t.Errorf("marks: %q %q %q", got[0].AgencyAccount, got[3].AgencyAccount, got[5].AgencyAccount)
 	}
 	st := tr.Statuses()
 	want := map[string][3]any{"minzdrav/-100": {2, true, "норма выполнена"}, "minzdrav/555": {0, false, "меньше двух публикаций за прошлую неделю"},

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,18 +14,10 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/otklik/otklik/collectors/graph"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-func testdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // fakeGraph serves a page feed and comments from memory in Graph's shapes.
 type fakeGraph struct {
@@ -45,7 +35,7 @@ func (f *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.paths = append(f.paths, r.URL.Path)
 	if r.Header.Get("Authorization") != "Bearer page-token" {
 		w.WriteHeader(400)
-		w.Write(testdata(f.t, "error_190.json"))
+		w.Write(collectortest.Testdata(f.t, "error_190.json"))
 		return
 	}
 	if len(f.next) > 0 {
@@ -74,7 +64,7 @@ func (f *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cs, ok := f.comments[parts[1]]
 		if !ok {
 			w.WriteHeader(400)
-			w.Write(testdata(f.t, "error_100_33.json"))
+			w.Write(collectortest.Testdata(f.t, "error_100_33.json"))
 			return
 		}
 		end, p := page(len(cs))
@@ -86,8 +76,7 @@ func fbTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-070
 
 func newTest(t *testing.T) (*fakeGraph, *Facebook, *time.Time) {
 	f := &fakeGraph{t: t, comments: map[string][]fbComment{}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
+	srv := collectortest.Server(t, f)
 	now := time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)
 	fb, err := New(Config{Enabled: true, BaseURL: srv.URL + "/", Token: "page-token", Pages: []string{"1047"},
 		RequestsPerSecond: 1000}, WithClock(func() time.Time { return now }))
@@ -96,24 +85,6 @@ func newTest(t *testing.T) (*fakeGraph, *Facebook, *time.Time) {
 	}
 	fb.client.Limiter = collectors.NewLimiter(0, 1)
 	return f, fb, &now
-}
-
-func drain(t *testing.T, fetch collectors.FetchFunc, cursor string) ([]otklik.Publication, string) {
-	t.Helper()
-	var all []otklik.Publication
-	for range 50 {
-		page, err := fetch(context.Background(), cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, page.Publications...)
-		cursor = page.Cursor
-		if !page.More {
-			return all, cursor
-		}
-	}
-	t.Fatal("never settles")
-	return nil, ""
 }
 
 func describe(ps []otklik.Publication) string {
@@ -136,7 +107,7 @@ func describe(ps []otklik.Publication) string {
 
 func TestParseShapes(t *testing.T) {
 	var feed feedResponse
-	if err := json.Unmarshal(testdata(t, "feed.json"), &feed); err != nil {
+	if err := json.Unmarshal(collectortest.Testdata(t, "feed.json"), &feed); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -152,7 +123,7 @@ func TestParseShapes(t *testing.T) {
 		t.Error("after cursor")
 	}
 	var cs commentsResponse
-	json.Unmarshal(testdata(t, "comments.json"), &cs)
+	json.Unmarshal(collectortest.Testdata(t, "comments.json"), &cs)
 	reply, _ := commentPublication("104712345678901", feed.Data[0].ID, cs.Data[1], "s", now)
 	if reply.ReplyTo != "842211334455667_1201" || reply.ParentID != feed.Data[0].ID || reply.Kind != otklik.Comment {
 		t.Errorf("reply: %+v", reply)
@@ -177,11 +148,11 @@ func TestPageLifecycle(t *testing.T) {
 		{ID: "10_3", Message: "c", CreatedTime: fbTime(t0.Add(-20 * time.Minute))},
 	}
 	fetch := fb.Targets()[0].Fetch
-	pubs, cur := drain(t, fetch, "")
+	pubs, cur := collectortest.Drain(t, fetch, "")
 	if got := describe(pubs); got != "post:1047_10 post:1047_9 post:1047_8 comment:10_1 comment:10_2→10_1 comment:10_3" {
 		t.Fatalf("first poll: %s", got)
 	}
-	if pubs, cur = drain(t, fetch, cur); len(pubs) != 0 {
+	if pubs, cur = collectortest.Drain(t, fetch, cur); len(pubs) != 0 {
 		t.Fatalf("idle: %s", describe(pubs))
 	}
 	// Edit, new comment in the same second as the last one, deletion of 1047_8.
@@ -190,7 +161,7 @@ func TestPageLifecycle(t *testing.T) {
 	f.posts[0].Comments.Summary.TotalCount = 4
 	f.comments["1047_10"] = append(f.comments["1047_10"], fbComment{ID: "10_4", Message: "d", CreatedTime: fbTime(t0.Add(-20 * time.Minute))})
 	f.posts = f.posts[:2]
-	pubs, _ = drain(t, fetch, cur)
+	pubs, _ = collectortest.Drain(t, fetch, cur)
 	if got := describe(pubs); got != "post:1047_9(edited) post:1047_8(deleted) comment:10_4" {
 		t.Fatalf("second poll: %s", got)
 	}
@@ -221,7 +192,7 @@ func TestErrorsAndWebhookHandshake(t *testing.T) {
 					w.Header().Set("Content-Type", "text/html")
 				}
 				w.WriteHeader(tt.status)
-				w.Write(testdata(t, tt.file))
+				w.Write(collectortest.Testdata(t, tt.file))
 			})
 			_, err := fb.Targets()[0].Fetch(context.Background(), "")
 			if got := collectors.Reason(err); got != tt.reason {
@@ -258,28 +229,12 @@ func asRate(err error, target **collectors.RateLimitError) bool {
 	return false
 }
 
-type memSink struct {
-	mu   sync.Mutex
-	pubs []otklik.Publication
-	fail bool
-}
-
-func (s *memSink) Deliver(_ context.Context, p []otklik.Publication) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return fmt.Errorf("bus down")
-	}
-	s.pubs = append(s.pubs, p...)
-	return nil
-}
-
 func TestWebhook(t *testing.T) {
 	fb, err := New(Config{Enabled: true, AppSecret: "app-secret", VerifyToken: "verify-me"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &memSink{}
+	sink := &collectortest.Sink{}
 	h, err := fb.WebhookHandler(sink, prometheus.NewPedanticRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +250,7 @@ func TestWebhook(t *testing.T) {
 	if rec.Code != 403 {
 		t.Fatalf("wrong verify token: %d", rec.Code)
 	}
-	body := testdata(t, "webhook_feed.json")
+	body := collectortest.Testdata(t, "webhook_feed.json")
 	post := func(sig string) int {
 		req := httptest.NewRequest("POST", "/webhooks/facebook", bytes.NewReader(body))
 		req.Header.Set("X-Hub-Signature-256", sig)
@@ -306,15 +261,15 @@ func TestWebhook(t *testing.T) {
 	if code := post(graph.Sign(body, "other-secret")); code != 401 {
 		t.Fatalf("bad signature accepted: %d", code)
 	}
-	sink.fail = true
+	sink.SetFail(true)
 	if code := post(graph.Sign(body, "app-secret")); code != 503 {
 		t.Fatalf("delivery failure acknowledged: %d", code)
 	}
-	sink.fail = false
+	sink.SetFail(false)
 	if code := post(graph.Sign(body, "app-secret")); code != 200 {
 		t.Fatalf("valid delivery: %d", code)
 	}
-	if got := describe(sink.pubs); got != "comment:842211334455667_1203→842211334455667_1202 comment:842211334455667_1201(deleted)" {
+	if got := describe(sink.Publications()); got != "comment:842211334455667_1203→842211334455667_1202 comment:842211334455667_1201(deleted)" {
 		t.Fatalf("webhook publications: %s", got)
 	}
 	if _, err := New(Config{Enabled: true, AppSecret: "x"}); err == nil {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,18 +12,10 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/otklik/otklik/collectors/graph"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-func testdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // replay answers Graph paths with testdata files; override maps a path to a file.
 type replay struct {
@@ -55,7 +45,7 @@ func (r *replay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if s := r.status[path]; s != 0 {
 		w.WriteHeader(s)
 	}
-	w.Write(testdata(r.t, name))
+	w.Write(collectortest.Testdata(r.t, name))
 }
 
 func setup(t *testing.T, hashtags ...string) (*replay, *Instagram) {
@@ -66,8 +56,7 @@ func setup(t *testing.T, hashtags ...string) (*replay, *Instagram) {
 		"ig_hashtag_search":              "hashtag_search.json",
 		"17843853986012965/recent_media": "recent_media.json",
 	}}
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	srv := collectortest.Server(t, r)
 	now := time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)
 	in, err := New(Config{Enabled: true, BaseURL: srv.URL + "/", Token: "ig-token", UserID: "17841405822304914",
 		Hashtags: hashtags, RequestsPerSecond: 1000}, WithClock(func() time.Time { return now }))
@@ -77,48 +66,30 @@ func setup(t *testing.T, hashtags ...string) (*replay, *Instagram) {
 	return r, in
 }
 
-func drain(t *testing.T, fetch collectors.FetchFunc, cursor string) ([]otklik.Publication, string) {
-	t.Helper()
-	var all []otklik.Publication
-	for range 20 {
-		p, err := fetch(context.Background(), cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, p.Publications...)
-		cursor = p.Cursor
-		if !p.More {
-			return all, cursor
-		}
-	}
-	t.Fatal("never settles")
-	return nil, ""
-}
-
 func TestMediaCommentsMentionsHashtags(t *testing.T) {
 	r, in := setup(t, "#Саратов")
 	ts := in.Targets()
 	if len(ts) != 3 || ts[2].Key != "instagram:hashtag:саратов" || ts[2].Kind != KindHashtag {
 		t.Fatalf("targets: %+v", ts)
 	}
-	pubs, cur := drain(t, ts[0].Fetch, "")
+	pubs, cur := collectortest.Drain(t, ts[0].Fetch, "")
 	if len(pubs) != 3 || pubs[0].Kind != otklik.Post || pubs[1].Text != "В поликлинике №2 нет записи к кардиологу уже месяц" || pubs[2].ReplyTo != "17858893269000001" ||
 		pubs[2].ParentID != "17895695668004550" || pubs[1].Author.Name != "anna_k_64" {
 		t.Fatalf("comments: %+v", pubs)
 	}
 	// Same comment count next time: no comment read, nothing emitted.
-	if pubs, _ = drain(t, ts[0].Fetch, cur); len(pubs) != 0 || r.requests["17895695668004550/comments"] != 1 {
+	if pubs, _ = collectortest.Drain(t, ts[0].Fetch, cur); len(pubs) != 0 || r.requests["17895695668004550/comments"] != 1 {
 		t.Fatalf("idle: %d pubs, %d comment reads", len(pubs), r.requests["17895695668004550/comments"])
 	}
-	mentions, _ := drain(t, ts[1].Fetch, "")
+	mentions, _ := collectortest.Drain(t, ts[1].Fetch, "")
 	if len(mentions) != 1 || mentions[0].Kind != otklik.Post || mentions[0].Text != "Опять яма на Вольской #саратов" {
 		t.Fatalf("mentions: %+v", mentions)
 	}
-	tags, cur := drain(t, ts[2].Fetch, "")
+	tags, cur := collectortest.Drain(t, ts[2].Fetch, "")
 	if len(tags) != 1 || tags[0].Attachments[0].Type != "carousel_album" {
 		t.Fatalf("hashtag: %+v", tags)
 	}
-	if tags, _ = drain(t, ts[2].Fetch, cur); len(tags) != 0 {
+	if tags, _ = collectortest.Drain(t, ts[2].Fetch, cur); len(tags) != 0 {
 		t.Fatal("hashtag media emitted twice")
 	}
 	if r.requests["ig_hashtag_search"] != 1 {
@@ -146,35 +117,23 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-type sink struct {
-	mu   sync.Mutex
-	pubs []otklik.Publication
-}
-
-func (s *sink) Deliver(_ context.Context, p []otklik.Publication) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pubs = append(s.pubs, p...)
-	return nil
-}
-
 func TestWebhookAndConfig(t *testing.T) {
 	in, err := New(Config{Enabled: true, Token: "t", UserID: "1", AppSecret: "sec", VerifyToken: "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{}
+	s := &collectortest.Sink{}
 	h, err := in.WebhookHandler(s, prometheus.NewPedanticRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := testdata(t, "webhook_comments.json")
+	body := collectortest.Testdata(t, "webhook_comments.json")
 	req := httptest.NewRequest("POST", "/webhooks/instagram", bytes.NewReader(body))
 	req.Header.Set("X-Hub-Signature-256", graph.Sign(body, "sec"))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if rec.Code != 200 || len(s.pubs) != 1 || s.pubs[0].ReplyTo != "17858893269000001" || s.pubs[0].Author.Name != "ivan_saratov" {
-		t.Fatalf("webhook: %d %+v", rec.Code, s.pubs)
+	if pubs := s.Publications(); rec.Code != 200 || len(pubs) != 1 || pubs[0].ReplyTo != "17858893269000001" || pubs[0].Author.Name != "ivan_saratov" {
+		t.Fatalf("webhook: %d %+v", rec.Code, pubs)
 	}
 	// Malformed but signed: counted and acknowledged (Meta would resend it forever).
 	bad := []byte(`{"object":"instagram","entry":[{"id":"1","changes":[{"field":"comments","value":"oops"}]}]}`)
@@ -182,7 +141,7 @@ func TestWebhookAndConfig(t *testing.T) {
 	req.Header.Set("X-Hub-Signature-256", graph.Sign(bad, "sec"))
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if rec.Code != 200 || len(s.pubs) != 1 {
+	if rec.Code != 200 || s.Len() != 1 {
 		t.Fatalf("malformed: %d", rec.Code)
 	}
 	many := make([]string, 31)

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,16 +14,8 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 )
-
-func testdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestSign(t *testing.T) {
 	p := url.Values{"application_key": {"CBAFOO"}, "method": {"mediatopic.getTopics"}, "format": {"json"},
@@ -38,7 +27,7 @@ func TestSign(t *testing.T) {
 }
 
 func TestParseTopicsAndComments(t *testing.T) {
-	r, err := parseTopics(testdata(t, "topics.json"))
+	r, err := parseTopics(collectortest.Testdata(t, "topics.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +43,7 @@ func TestParseTopicsAndComments(t *testing.T) {
 	if g.Author.Name != "Энгельс | Новости" || g.Author.Followers != 38211 {
 		t.Errorf("group author: %+v", g.Author)
 	}
-	c, err := parseComments(testdata(t, "comments.json"))
+	c, err := parseComments(collectortest.Testdata(t, "comments.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +55,7 @@ func TestParseTopicsAndComments(t *testing.T) {
 	if _, err := parseDate("29.11.2025 10:30", loc); !errors.Is(err, collectors.ErrMalformed) {
 		t.Errorf("bad date: %v", err)
 	}
-	if _, err := parseTopics(testdata(t, "truncated.json")); !errors.Is(err, collectors.ErrMalformed) {
+	if _, err := parseTopics(collectortest.Testdata(t, "truncated.json")); !errors.Is(err, collectors.ErrMalformed) {
 		t.Errorf("truncated: %v", err)
 	}
 }
@@ -96,7 +85,7 @@ func (f *fakeOK) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls[method]++
 	if got, want := p.Get("sig"), sign(p, "tkn", "appsecret"); got != want || p.Get("access_token") != "tkn" || p.Get("application_key") != "CBAFOO" {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(testdata(f.t, "error_104.json"))
+		w.Write(collectortest.Testdata(f.t, "error_104.json"))
 		return
 	}
 	if len(f.next) > 0 {
@@ -108,14 +97,14 @@ func (f *fakeOK) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		}
-		w.Write(testdata(f.t, name))
+		w.Write(collectortest.Testdata(f.t, name))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	enc := json.NewEncoder(w)
 	switch method {
 	case "users.getCallsLeft":
-		w.Write(testdata(f.t, f.quota))
+		w.Write(collectortest.Testdata(f.t, f.quota))
 	case "mediatopic.getTopics":
 		gid := p.Get("gid")
 		var out []map[string]any
@@ -131,7 +120,7 @@ func (f *fakeOK) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "discussions.getComments":
 		cs, ok := f.comments[p.Get("discussionId")]
 		if !ok {
-			w.Write(testdata(f.t, "error_300.json"))
+			w.Write(collectortest.Testdata(f.t, "error_300.json"))
 			return
 		}
 		// Newest first, pages of 2 with a numeric anchor.
@@ -154,44 +143,16 @@ func (f *fakeOK) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-type tclock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *tclock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func newTest(t *testing.T) (*fakeOK, *OK, *tclock) {
+func newTest(t *testing.T) (*fakeOK, *OK, *collectortest.Clock) {
 	f := &fakeOK{t: t, topics: map[string][]topicRec{}, comments: map[string][]comment{}, calls: map[string]int{}, quota: "calls_left.json"}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	clk := &tclock{t: time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)}
+	srv := collectortest.Server(t, f)
+	clk := collectortest.NewClock(time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC))
 	o, err := New(Config{BaseURL: srv.URL + "/fb.do", AppKey: "CBAFOO", AppSecret: "appsecret", Token: "tkn",
-		Groups: []string{"42"}, RequestsPerSecond: 1000}, WithClock(clk.now))
+		Groups: []string{"42"}, RequestsPerSecond: 1000}, WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f, o, clk
-}
-
-func drain(t *testing.T, fetch collectors.FetchFunc, cursor string) ([]otklik.Publication, string) {
-	t.Helper()
-	var all []otklik.Publication
-	for range 50 {
-		page, err := fetch(context.Background(), cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, page.Publications...)
-		if page.Cursor != "" {
-			cursor = page.Cursor
-		}
-		if !page.More {
-			return all, cursor
-		}
-	}
-	t.Fatal("never settles")
-	return nil, ""
 }
 
 func describe(ps []otklik.Publication) string {
@@ -212,14 +173,14 @@ func describe(ps []otklik.Publication) string {
 	return strings.Join(s, " ")
 }
 
-func msk(clk *tclock, d time.Duration) string {
+func msk(clk *collectortest.Clock, d time.Duration) string {
 	loc, _ := time.LoadLocation("Europe/Moscow")
-	return clk.now().Add(d).In(loc).Format(commentDate)
+	return clk.Now().Add(d).In(loc).Format(commentDate)
 }
 
 func TestGroupLifecycle(t *testing.T) {
 	f, o, clk := newTest(t)
-	now := clk.now()
+	now := clk.Now()
 	f.topics["42"] = []topicRec{{"t2", "снег не убран", now.Add(-time.Hour).UnixMilli()}, {"t1", "старое", now.Add(-48 * time.Hour).UnixMilli()}}
 	f.comments["t2"] = []comment{
 		{ID: "c1", AuthorID: "7", Date: msk(clk, -50*time.Minute), Text: "да"},
@@ -227,7 +188,7 @@ func TestGroupLifecycle(t *testing.T) {
 		{ID: "c3", AuthorID: "7", Date: msk(clk, -40*time.Minute), Text: "ещё"},
 	}
 	fetch := o.Targets()[0].Fetch
-	pubs, cur := drain(t, fetch, "")
+	pubs, cur := collectortest.Drain(t, fetch, "")
 	if got := describe(pubs); got != "post:t2[Житель] comment:c3[Пользователь 7] comment:c2[Павел] comment:c1[Пользователь 7]" {
 		t.Fatalf("first poll: %s", got)
 	}
@@ -239,20 +200,20 @@ func TestGroupLifecycle(t *testing.T) {
 			t.Errorf("comment date %v, want %v", p.PublishedAt, now.Add(-50*time.Minute))
 		}
 	}
-	if pubs, cur = drain(t, fetch, cur); len(pubs) != 0 {
+	if pubs, cur = collectortest.Drain(t, fetch, cur); len(pubs) != 0 {
 		t.Fatalf("idle poll: %s", describe(pubs))
 	}
 	// Same-second comment, a new topic, an edit.
 	f.comments["t2"] = append(f.comments["t2"], comment{ID: "c4", AuthorID: "9", Date: msk(clk, -40*time.Minute), Text: "тоже в ту же секунду"})
 	f.topics["42"] = append([]topicRec{{"t3", "новая тема", now.UnixMilli()}}, f.topics["42"]...)
 	f.topics["42"][1].text = "снег не убран (дополнено)"
-	pubs, cur = drain(t, fetch, cur)
+	pubs, cur = collectortest.Drain(t, fetch, cur)
 	if got := describe(pubs); got != "post:t3[Житель] post:t2(edited)[Житель] comment:c4[Пользователь 9]" {
 		t.Fatalf("second poll: %s", got)
 	}
 	// Deletion: t2 disappears from the feed.
 	f.topics["42"] = append(f.topics["42"][:1], f.topics["42"][2:]...)
-	if pubs, _ = drain(t, fetch, cur); describe(pubs) != "post:t2(deleted)" {
+	if pubs, _ = collectortest.Drain(t, fetch, cur); describe(pubs) != "post:t2(deleted)" {
 		t.Fatalf("deletion: %s", describe(pubs))
 	}
 	if f.calls["users.getCallsLeft"] != 1 {
@@ -275,7 +236,7 @@ func TestRestartMidSourceAndDeletedTopic(t *testing.T) {
 	// Restart: a new collector resumes the pending comment reads; t2 was deleted meanwhile.
 	delete(f.comments, "t2")
 	o2, _ := New(o.cfg, WithClock(o.now))
-	rest, _ := drain(t, o2.Targets()[0].Fetch, page.Cursor)
+	rest, _ := collectortest.Drain(t, o2.Targets()[0].Fetch, page.Cursor)
 	if got := describe(rest); got != "comment:x[Житель] post:t2(deleted)" && got != "comment:x[Пользователь 1] post:t2(deleted)" {
 		t.Fatalf("after restart: %s", got)
 	}

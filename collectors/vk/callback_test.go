@@ -2,32 +2,13 @@ package vk
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/otklik/otklik"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-type failingSink struct {
-	mu   sync.Mutex
-	fail bool
-	pubs []otklik.Publication
-}
-
-func (s *failingSink) Deliver(_ context.Context, p []otklik.Publication) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errors.New("bus down")
-	}
-	s.pubs = append(s.pubs, p...)
-	return nil
-}
 
 func TestCallback(t *testing.T) {
 	now := time.Date(2025, 11, 29, 10, 0, 0, 0, time.UTC)
@@ -36,7 +17,7 @@ func TestCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &failingSink{}
+	sink := &collectortest.Sink{}
 	h, err := v.CallbackHandler(sink, prometheus.NewPedanticRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +27,7 @@ func TestCallback(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest("POST", "/callbacks/vk", bytes.NewReader(body)))
 		return rec.Code, rec.Body.String()
 	}
-	if code, body := post(readTestdata(t, "callback_confirmation.json")); code != 200 || body != "a1b2c3d4" {
+	if code, body := post(collectortest.Testdata(t, "callback_confirmation.json")); code != 200 || body != "a1b2c3d4" {
 		t.Fatalf("confirmation: %d %q", code, body)
 	}
 	if code, _ := post([]byte(`{"type":"confirmation","group_id":5}`)); code != 403 {
@@ -55,23 +36,24 @@ func TestCallback(t *testing.T) {
 	if code, _ := post([]byte(`{"type":"wall_post_new","group_id":1001,"secret":"wrong","object":{}}`)); code != 403 {
 		t.Fatalf("wrong secret accepted: %d", code)
 	}
-	sink.fail = true
-	if code, body := post(readTestdata(t, "callback_wall_post_new.json")); code != 500 || body == "ok" {
+	sink.SetFail(true)
+	if code, body := post(collectortest.Testdata(t, "callback_wall_post_new.json")); code != 500 || body == "ok" {
 		t.Fatalf("undelivered event acknowledged: %d %q", code, body)
 	}
-	sink.fail = false
+	sink.SetFail(false)
 	for _, f := range []string{"callback_wall_post_new.json", "callback_wall_reply_new.json", "callback_wall_reply_delete.json"} {
-		if code, body := post(readTestdata(t, f)); code != 200 || body != "ok" {
+		if code, body := post(collectortest.Testdata(t, f)); code != 200 || body != "ok" {
 			t.Fatalf("%s: %d %q", f, code, body)
 		}
 	}
-	if got := ids(sink.pubs); got != "vk:-1001_78 vk:-1001_78_81 vk:-1001_78_81(deleted)" {
+	pubs := sink.Publications()
+	if got := ids(pubs); got != "vk:-1001_78 vk:-1001_78_81 vk:-1001_78_81(deleted)" {
 		t.Fatalf("publications: %s", got)
 	}
-	if p := sink.pubs[1]; p.ReplyTo != "80" || p.URL != "https://vk.com/wall-1001_78?reply=81&thread=79" || p.Author.ID != "60000009" {
+	if p := pubs[1]; p.ReplyTo != "80" || p.URL != "https://vk.com/wall-1001_78?reply=81&thread=79" || p.Author.ID != "60000009" {
 		t.Errorf("reply: %+v", p)
 	}
-	if p := sink.pubs[0]; p.Author.ID != "-1001" || p.Source != "vk:callback:1001" {
+	if p := pubs[0]; p.Author.ID != "-1001" || p.Source != "vk:callback:1001" {
 		t.Errorf("agency post: %+v", p)
 	}
 	// Malformed object: acknowledged (VK would retry forever) but not delivered.

@@ -1,49 +1,20 @@
 package vk
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/otklik/otklik"
+	"github.com/otklik/otklik/collectors/collectortest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.json from the parsers' output")
-
-// golden compares v, as indented JSON, with testdata/golden/name (rewritten with -update).
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the parser's output:\n%s", path, got)
-	}
-}
 
 // TestGolden converts every replayed response to publications: a change of mapping shows
 // as a diff of the golden file.
 func TestGolden(t *testing.T) {
 	at := time.Date(2025, 11, 29, 10, 0, 0, 0, time.UTC)
 	var pubs []otklik.Publication
-	env, _ := parseResponse(readTestdata(t, "wall_get.json"))
+	env, _ := parseResponse(collectortest.Testdata(t, "wall_get.json"))
 	w, err := parseWallGet(env.Response)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +22,7 @@ func TestGolden(t *testing.T) {
 	for _, p := range w.Items {
 		pubs = append(pubs, postPublication(p, newAuthors(w.ExtendedResponse), "vk:wall:-1000", at))
 	}
-	env, _ = parseResponse(readTestdata(t, "get_comments.json"))
+	env, _ = parseResponse(collectortest.Testdata(t, "get_comments.json"))
 	c, err := parseComments(env.Response)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +34,7 @@ func TestGolden(t *testing.T) {
 			pubs = append(pubs, commentPublication(r, -1000, 4213, cm.ID, a, "vk:wall:-1000", at))
 		}
 	}
-	env, _ = parseResponse(readTestdata(t, "newsfeed_search.json"))
+	env, _ = parseResponse(collectortest.Testdata(t, "newsfeed_search.json"))
 	s, err := parseSearch(env.Response)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +44,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, f := range []string{"callback_wall_post_new.json", "callback_wall_reply_new.json", "callback_wall_reply_delete.json"} {
 		var ev callbackEvent
-		if err := json.Unmarshal(readTestdata(t, f), &ev); err != nil {
+		if err := json.Unmarshal(collectortest.Testdata(t, f), &ev); err != nil {
 			t.Fatal(err)
 		}
 		ps, err := parseCallback(ev, at)
@@ -86,7 +57,7 @@ func TestGolden(t *testing.T) {
 		var r struct {
 			Event json.RawMessage `json:"event"`
 		}
-		json.Unmarshal(readTestdata(t, f), &r)
+		json.Unmarshal(collectortest.Testdata(t, f), &r)
 		var e streamingEvent
 		if err := json.Unmarshal(r.Event, &e); err != nil {
 			t.Fatal(err)
@@ -102,5 +73,5 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s: %v", pubs[i].ID, err)
 		}
 	}
-	golden(t, "publications.json", pubs)
+	collectortest.Golden(t, "publications.json", pubs)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 )
 
 // handlerTransport serves requests in-process from a handler: the simulation runs on a
@@ -28,10 +29,10 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // moves the clock to the moment the token allows the call.
 type virtualLimiter struct {
 	l   *collectors.Limiter
-	clk *clock
+	clk *collectortest.Clock
 }
 
-func (v *virtualLimiter) Wait(ctx context.Context) error { v.clk.add(v.l.Reserve()); return ctx.Err() }
+func (v *virtualLimiter) Wait(ctx context.Context) error { v.clk.Add(v.l.Reserve()); return ctx.Err() }
 func (v *virtualLimiter) Pause(d time.Duration)          { v.l.Pause(d) }
 
 type simResult struct {
@@ -50,8 +51,8 @@ type simResult struct {
 // comment and 10 % a thread reply a few minutes later.
 func simulate(t *testing.T, communities, posts int, horizon time.Duration) simResult {
 	start := time.Date(2025, 12, 1, 8, 0, 0, 0, time.UTC)
-	clk := &clock{t: start}
-	fake := newFakeVK(clk.now)
+	clk := collectortest.NewClock(start)
+	fake := newFakeVK(clk.Now)
 	walls := make([]int, communities)
 	for i := range walls {
 		walls[i] = -(i + 1)
@@ -76,9 +77,9 @@ func simulate(t *testing.T, communities, posts int, horizon time.Duration) simRe
 			}
 		})
 	}
-	lim := &virtualLimiter{l: collectors.NewLimiterClock(3, 1, clk.now), clk: clk}
+	lim := &virtualLimiter{l: collectors.NewLimiterClock(3, 1, clk.Now), clk: clk}
 	v, err := New(Config{Walls: walls, Token: "t", TokenKind: TokenUser, BaseURL: "http://vk.test/method/"},
-		WithHTTPClient(&http.Client{Transport: handlerTransport{fake}}), WithClock(clk.now), WithLimiter(lim))
+		WithHTTPClient(&http.Client{Transport: handlerTransport{fake}}), WithClock(clk.Now), WithLimiter(lim))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +106,14 @@ func simulate(t *testing.T, communities, posts int, horizon time.Duration) simRe
 		if st[i].due.After(end) {
 			break
 		}
-		if clk.now().Before(st[i].due) {
-			clk.add(st[i].due.Sub(clk.now()))
+		if clk.Now().Before(st[i].due) {
+			clk.Add(st[i].due.Sub(clk.Now()))
 		}
 		page, err := targets[i].Fetch(context.Background(), st[i].cursor)
 		if err != nil {
 			t.Fatalf("fetch %s: %v", targets[i].Key, err)
 		}
-		detected := clk.now().Add(apiLatency)
+		detected := clk.Now().Add(apiLatency)
 		for _, p := range page.Publications {
 			if seen[p.ID] || p.Text == "old post" {
 				continue
@@ -128,9 +129,9 @@ func simulate(t *testing.T, communities, posts int, horizon time.Duration) simRe
 			st[i].cursor = page.Cursor
 		}
 		if page.More {
-			st[i].due = clk.now()
+			st[i].due = clk.Now()
 		} else {
-			st[i].due = clk.now().Add(targets[i].Interval)
+			st[i].due = clk.Now().Add(targets[i].Interval)
 		}
 	}
 	req, calls := fake.stats()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -83,7 +84,7 @@ func (f *fakeStreaming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if n > 1 {
 			file = "streaming_event_comment.json"
 		}
-		c.WriteMessage(websocket.TextMessage, readTestdata(f.t, file))
+		c.WriteMessage(websocket.TextMessage, collectortest.Testdata(f.t, file))
 		if n == 1 {
 			return // drop the connection: the client must reconnect
 		}
@@ -116,16 +117,13 @@ func TestStreamingReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.tlsConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
-	sink := &failingSink{}
+	sink := &collectortest.Sink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- v.Stream(ctx, sink, prometheus.NewPedanticRegistry(), nil) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		sink.mu.Lock()
-		n := len(sink.pubs)
-		sink.mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
+		if sink.Len() >= 2 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -139,7 +137,7 @@ func TestStreamingReconnects(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Stream did not return after cancel")
 	}
-	if got := ids(sink.pubs); got != "vk:-3000_451 vk:-3000_451_460" {
+	if got := ids(sink.Publications()); got != "vk:-3000_451 vk:-3000_451_460" {
 		t.Fatalf("publications: %s", got)
 	}
 	f.mu.Lock()
@@ -163,7 +161,7 @@ func TestStreamingConfig(t *testing.T) {
 		}
 	}
 	v, _ := New(Config{})
-	if err := v.Stream(context.Background(), &failingSink{}, nil, nil); err == nil {
+	if err := v.Stream(context.Background(), &collectortest.Sink{}, nil, nil); err == nil {
 		t.Error("disabled streaming ran")
 	}
 }

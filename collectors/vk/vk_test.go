@@ -17,22 +17,14 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/collectors"
+	"github.com/otklik/otklik/collectors/collectortest"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 var fetched = time.Date(2025, 11, 29, 10, 0, 0, 0, time.UTC)
 
 func TestParseWallGet(t *testing.T) {
-	env, err := parseResponse(readTestdata(t, "wall_get.json"))
+	env, err := parseResponse(collectortest.Testdata(t, "wall_get.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +65,7 @@ func assertJSONEqual(t *testing.T, got, want any) {
 }
 
 func TestParseCommentsWithThread(t *testing.T) {
-	env, err := parseResponse(readTestdata(t, "get_comments.json"))
+	env, err := parseResponse(collectortest.Testdata(t, "get_comments.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +89,7 @@ func TestParseCommentsWithThread(t *testing.T) {
 }
 
 func TestParseSearchAndExecute(t *testing.T) {
-	env, err := parseResponse(readTestdata(t, "newsfeed_search.json"))
+	env, err := parseResponse(collectortest.Testdata(t, "newsfeed_search.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +105,7 @@ func TestParseSearchAndExecute(t *testing.T) {
 		t.Errorf("repost: %+v", repost)
 	}
 
-	env, err = parseResponse(readTestdata(t, "execute_partial.json"))
+	env, err = parseResponse(collectortest.Testdata(t, "execute_partial.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,27 +120,14 @@ func TestParseSearchAndExecute(t *testing.T) {
 		t.Errorf("count mismatch not malformed: %v", err)
 	}
 	for _, name := range []string{"truncated.json", "bad_gateway.html"} {
-		if _, err := parseResponse(readTestdata(t, name)); !errors.Is(err, collectors.ErrMalformed) {
+		if _, err := parseResponse(collectortest.Testdata(t, name)); !errors.Is(err, collectors.ErrMalformed) {
 			t.Errorf("%s: %v, want malformed", name, err)
 		}
 	}
 }
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
-	clk  *clock
+	clk  *collectortest.Clock
 	fake *fakeVK
 	srv  *httptest.Server
 	vk   *VK
@@ -156,39 +135,16 @@ type env struct {
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)}
-	fake := newFakeVK(clk.now)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
+	clk := collectortest.NewClock(time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC))
+	fake := newFakeVK(clk.Now)
+	srv := collectortest.Server(t, fake)
 	cfg.BaseURL = srv.URL + "/method/"
 	cfg.Token = "vk1.a.test-token"
-	v, err := New(cfg, WithClock(clk.now), WithLimiter(collectors.NewLimiter(0, 1)))
+	v, err := New(cfg, WithClock(clk.Now), WithLimiter(collectors.NewLimiter(0, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{clk: clk, fake: fake, srv: srv, vk: v}
-}
-
-// drain fetches until the source has nothing pending, as the poller does with More.
-func drain(t *testing.T, f collectors.FetchFunc, cursor string) ([]otklik.Publication, string) {
-	t.Helper()
-	var all []otklik.Publication
-	for i := 0; ; i++ {
-		if i > 50 {
-			t.Fatal("source never settles")
-		}
-		page, err := f(context.Background(), cursor)
-		if err != nil {
-			t.Fatalf("fetch: %v", err)
-		}
-		all = append(all, page.Publications...)
-		if page.Cursor != "" {
-			cursor = page.Cursor
-		}
-		if !page.More {
-			return all, cursor
-		}
-	}
 }
 
 func ids(pubs []otklik.Publication) string {
@@ -207,7 +163,7 @@ func ids(pubs []otklik.Publication) string {
 
 func TestWallLifecycle(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1, -2}})
-	now := e.clk.now()
+	now := e.clk.Now()
 	e.fake.addPost(-1, "old post, before the backfill window", now.Add(-48*time.Hour))
 	p2 := e.fake.addPost(-1, "yesterday", now.Add(-2*time.Hour))
 	e.fake.addComment(-1, p2, 0, "first comment", now.Add(-time.Hour))
@@ -217,23 +173,23 @@ func TestWallLifecycle(t *testing.T) {
 	}
 	fetch := targets[0].Fetch
 
-	pubs, cur := drain(t, fetch, "")
+	pubs, cur := collectortest.Drain(t, fetch, "")
 	if got := ids(pubs); got != "vk:-1_2 vk:-1_2_3" {
 		t.Fatalf("first poll: %s", got)
 	}
 
 	// Nothing new: nothing emitted.
-	if pubs, cur = drain(t, fetch, cur); len(pubs) != 0 {
+	if pubs, cur = collectortest.Drain(t, fetch, cur); len(pubs) != 0 {
 		t.Fatalf("idle poll emitted %s", ids(pubs))
 	}
 
 	// A new post, an edit, a comment and a thread reply.
-	e.clk.add(time.Minute)
-	p4 := e.fake.addPost(-2, "new post", e.clk.now())
-	e.fake.edit(-1, p2, "yesterday (edited)", e.clk.now())
-	c := e.fake.addComment(-1, p2, 0, "second comment", e.clk.now())
-	e.fake.addComment(-1, p2, c, "reply", e.clk.now())
-	pubs, cur = drain(t, fetch, cur)
+	e.clk.Add(time.Minute)
+	p4 := e.fake.addPost(-2, "new post", e.clk.Now())
+	e.fake.edit(-1, p2, "yesterday (edited)", e.clk.Now())
+	c := e.fake.addComment(-1, p2, 0, "second comment", e.clk.Now())
+	e.fake.addComment(-1, p2, c, "reply", e.clk.Now())
+	pubs, cur = collectortest.Drain(t, fetch, cur)
 	if got := ids(pubs); got != fmt.Sprintf("vk:-1_2(edited) vk:-2_%d vk:-1_2_%d vk:-1_2_%d", p4, c, c+1) {
 		t.Fatalf("second poll: %s", got)
 	}
@@ -245,7 +201,7 @@ func TestWallLifecycle(t *testing.T) {
 
 	// Deletion.
 	e.fake.deletePost(-1, p2)
-	pubs, cur = drain(t, fetch, cur)
+	pubs, cur = collectortest.Drain(t, fetch, cur)
 	if got := ids(pubs); got != "vk:-1_2(deleted)" {
 		t.Fatalf("after delete: %s", got)
 	}
@@ -254,20 +210,20 @@ func TestWallLifecycle(t *testing.T) {
 
 func TestDeepThreadAndManyComments(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-7}})
-	now := e.clk.now()
+	now := e.clk.Now()
 	post := e.fake.addPost(-7, "popular", now.Add(-time.Minute))
 	root := e.fake.addComment(-7, post, 0, "root", now)
 	for i := range 12 { // more than thread_items_count
 		e.fake.addComment(-7, post, root, fmt.Sprint("reply ", i), now)
 	}
 	fetch := e.vk.Targets()[0].Fetch
-	pubs, cur := drain(t, fetch, "")
+	pubs, cur := collectortest.Drain(t, fetch, "")
 	if len(pubs) != 1+1+12 {
 		t.Fatalf("first poll: %d publications (%s)", len(pubs), ids(pubs))
 	}
 	// A 13th reply deep in the thread: VK returns only the first 10 in thread.items.
 	e.fake.addComment(-7, post, root, "late reply", now)
-	pubs, cur = drain(t, fetch, cur)
+	pubs, cur = collectortest.Drain(t, fetch, cur)
 	if len(pubs) != 1 || pubs[0].Text != "late reply" || pubs[0].ReplyTo != fmt.Sprint(root) {
 		t.Fatalf("deep reply: %s", ids(pubs))
 	}
@@ -275,7 +231,7 @@ func TestDeepThreadAndManyComments(t *testing.T) {
 	for i := range 150 {
 		e.fake.addComment(-7, post, 0, fmt.Sprint("c", i), now)
 	}
-	pubs, _ = drain(t, fetch, cur)
+	pubs, _ = collectortest.Drain(t, fetch, cur)
 	seen := map[string]bool{}
 	for _, p := range pubs {
 		if seen[p.ID] {
@@ -290,7 +246,7 @@ func TestDeepThreadAndManyComments(t *testing.T) {
 
 func TestRestartInTheMiddleOfASource(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1}})
-	now := e.clk.now()
+	now := e.clk.Now()
 	for i := range 3 {
 		p := e.fake.addPost(-1, fmt.Sprint("post ", i), now.Add(-time.Duration(i)*time.Minute))
 		e.fake.addComment(-1, p, 0, "comment", now)
@@ -305,11 +261,11 @@ func TestRestartInTheMiddleOfASource(t *testing.T) {
 	}
 	// The daemon stops here; the position (with the pending comment reads) was saved.
 	// A new process with a new collector resumes from it.
-	v2, err := New(Config{Walls: []int{-1}, Token: "x", BaseURL: e.srv.URL + "/method/"}, WithClock(e.clk.now))
+	v2, err := New(Config{Walls: []int{-1}, Token: "x", BaseURL: e.srv.URL + "/method/"}, WithClock(e.clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, _ := drain(t, v2.Targets()[0].Fetch, page.Cursor)
+	rest, _ := collectortest.Drain(t, v2.Targets()[0].Fetch, page.Cursor)
 	if len(rest) != 3 {
 		t.Fatalf("after restart: %s", ids(rest))
 	}
@@ -345,7 +301,7 @@ func TestErrors(t *testing.T) {
 			e := newEnv(t, Config{Walls: []int{-1}, Searches: []string{"мусор"}, TokenKind: TokenUser})
 			lim := &recordingLimiter{}
 			e.vk.limiter = lim
-			body := readTestdata(t, tt.file)
+			body := collectortest.Testdata(t, tt.file)
 			for _, tg := range e.vk.Targets() {
 				e.fake.script(func(w http.ResponseWriter) {
 					w.Header().Set("Content-Type", tt.ctype)
@@ -378,7 +334,7 @@ func TestErrors(t *testing.T) {
 func TestExecuteItemErrors(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1, -2}})
 	e.fake.private[-2] = true
-	e.fake.addPost(-1, "hello", e.clk.now())
+	e.fake.addPost(-1, "hello", e.clk.Now())
 	page, err := e.vk.Targets()[0].Fetch(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -418,25 +374,25 @@ func TestTimeout(t *testing.T) {
 
 func TestSearchPagesAndOverlap(t *testing.T) {
 	e := newEnv(t, Config{Searches: []string{"мусор"}, TokenKind: TokenUser})
-	now := e.clk.now()
+	now := e.clk.Now()
 	for i := range 5 {
 		e.fake.search = append(e.fake.search, fakePost(-9, 100-i, now.Add(-time.Duration(i)*time.Minute)))
 	}
 	fetch := e.vk.Targets()[0].Fetch
-	pubs, cur := drain(t, fetch, "")
+	pubs, cur := collectortest.Drain(t, fetch, "")
 	if len(pubs) != 5 {
 		t.Fatalf("first round: %s", ids(pubs))
 	}
 	// Re-reading the overlap emits nothing new; a new result is emitted once.
-	e.clk.add(time.Minute)
-	e.fake.search = append([]fakeWallpost{fakePost(-9, 101, e.clk.now())}, e.fake.search...)
-	pubs, cur = drain(t, fetch, cur)
+	e.clk.Add(time.Minute)
+	e.fake.search = append([]fakeWallpost{fakePost(-9, 101, e.clk.Now())}, e.fake.search...)
+	pubs, cur = collectortest.Drain(t, fetch, cur)
 	if ids(pubs) != "vk:-9_101" {
 		t.Fatalf("second round: %s", ids(pubs))
 	}
 	// An edited result is emitted again.
-	e.fake.search[1].Edited = int(e.clk.now().Unix())
-	if pubs, _ = drain(t, fetch, cur); ids(pubs) != "vk:-9_100(edited)" {
+	e.fake.search[1].Edited = int(e.clk.Now().Unix())
+	if pubs, _ = collectortest.Drain(t, fetch, cur); ids(pubs) != "vk:-9_100(edited)" {
 		t.Fatalf("edit: %s", ids(pubs))
 	}
 }
@@ -444,10 +400,10 @@ func TestSearchPagesAndOverlap(t *testing.T) {
 func TestPollerEndToEnd(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1, -2, -3}, BatchSize: 2, WallInterval: 10 * time.Millisecond})
 	for _, o := range []int{-1, -2, -3} {
-		p := e.fake.addPost(o, "post", e.clk.now())
-		e.fake.addComment(o, p, 0, "comment", e.clk.now())
+		p := e.fake.addPost(o, "post", e.clk.Now())
+		e.fake.addComment(o, p, 0, "comment", e.clk.Now())
 	}
-	sink := &sliceSink{}
+	sink := &collectortest.Sink{}
 	pos, err := collectors.OpenPositions(filepath.Join(t.TempDir(), "p.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -462,7 +418,7 @@ func TestPollerEndToEnd(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- p.Run(ctx, e.vk.Targets()) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for sink.len() < 6 && time.Now().Before(deadline) {
+	for sink.Len() < 6 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // a few idle rounds: nothing more may come
@@ -470,27 +426,11 @@ func TestPollerEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := sink.len(); n != 6 {
-		sink.mu.Lock()
-		t.Log(ids(sink.pubs))
-		sink.mu.Unlock()
+	if n := sink.Len(); n != 6 {
+		t.Log(ids(sink.Publications()))
 		t.Fatalf("delivered %d publications, want 6 (3 posts, 3 comments, no duplicates)", n)
 	}
 }
-
-type sliceSink struct {
-	mu   sync.Mutex
-	pubs []otklik.Publication
-}
-
-func (s *sliceSink) Deliver(_ context.Context, p []otklik.Publication) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pubs = append(s.pubs, p...)
-	return nil
-}
-
-func (s *sliceSink) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.pubs) }
 
 func TestConfigValidate(t *testing.T) {
 	c := DefaultConfig()
@@ -534,16 +474,16 @@ func (l *recordingLimiter) Pause(d time.Duration)          { l.paused = d }
 // source recovers and delivers.
 func TestPollerCountsAndLogsBadPages(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1}, WallInterval: 5 * time.Millisecond})
-	e.fake.addPost(-1, "после сбоя", e.clk.now())
+	e.fake.addPost(-1, "после сбоя", e.clk.Now())
 	e.fake.script(
 		func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(200)
-			w.Write(readTestdata(t, "bad_gateway.html"))
+			w.Write(collectortest.Testdata(t, "bad_gateway.html"))
 		},
 		func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(readTestdata(t, "truncated.json"))
+			w.Write(collectortest.Testdata(t, "truncated.json"))
 		})
 	var logs strings.Builder
 	var mu sync.Mutex
@@ -553,7 +493,7 @@ func TestPollerCountsAndLogsBadPages(t *testing.T) {
 		return logs.Write(b)
 	}), nil))
 	reg := prometheus.NewPedanticRegistry()
-	sink := &sliceSink{}
+	sink := &collectortest.Sink{}
 	p, err := collectors.NewPoller(collectors.PollerConfig{Interval: time.Second, Timeout: time.Second,
 		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxPages: 10}, sink, collectors.NewMemPositions(), logger, reg)
 	if err != nil {
@@ -563,13 +503,13 @@ func TestPollerCountsAndLogsBadPages(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- p.Run(ctx, e.vk.Targets()) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for sink.len() < 1 && time.Now().Before(deadline) {
+	for sink.Len() < 1 && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	cancel()
 	<-done
-	if sink.len() != 1 {
-		t.Fatalf("delivered %d", sink.len())
+	if sink.Len() != 1 {
+		t.Fatalf("delivered %d", sink.Len())
 	}
 	mfs, _ := reg.Gather()
 	var malformed float64
