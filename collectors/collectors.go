@@ -7,6 +7,8 @@ package collectors
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/otklik/otklik"
@@ -44,6 +46,24 @@ type Page struct {
 
 // FetchFunc fetches what a source published after cursor ("" on the first call).
 type FetchFunc func(ctx context.Context, cursor string) (Page, error)
+
+// DecodeCursor reads a position that a fetch function saved as JSON ("" gives the zero
+// T). A position that does not decode is added to page.Partial as ErrMalformed ("<what>
+// position: …") and the zero T is returned: a damaged position must not stop the source
+// for good, so it starts over with its backfill window (ids are stable, so what it
+// collects again is written idempotently).
+func DecodeCursor[T any](cursor, what string, page *Page) T {
+	var cur T
+	if cursor == "" {
+		return cur
+	}
+	if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
+		page.Partial = append(page.Partial, fmt.Errorf("%w: %s position: %v", ErrMalformed, what, err))
+		var zero T
+		return zero
+	}
+	return cur
+}
 
 // Target is a source with its fetch function.
 type Target struct {

@@ -487,3 +487,33 @@ func TestPushCountsAndRejects(t *testing.T) {
 		t.Errorf("deliver errors = %v", got)
 	}
 }
+
+func TestDecodeCursor(t *testing.T) {
+	type pos struct {
+		After string         `json:"after"`
+		Seen  map[string]int `json:"seen"`
+	}
+	for _, tt := range []struct {
+		cursor  string
+		want    pos
+		partial string
+	}{
+		{"", pos{}, ""},
+		{`{"after":"x","seen":{"a":1}}`, pos{After: "x", Seen: map[string]int{"a": 1}}, ""},
+		{`{"after":"x","seen":`, pos{}, "malformed response: vk wall position: unexpected end of JSON input"},
+		{`{"after":"x","seen":[1]}`, pos{}, "malformed response: vk wall position: "}, // half-decoded: reset
+	} {
+		var page Page
+		got := DecodeCursor[pos](tt.cursor, "vk wall", &page)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%q: got %+v, want %+v", tt.cursor, got, tt.want)
+		}
+		switch {
+		case tt.partial == "" && len(page.Partial) != 0:
+			t.Errorf("%q: partial %v", tt.cursor, page.Partial)
+		case tt.partial != "" && (len(page.Partial) != 1 || !errors.Is(page.Partial[0], ErrMalformed) ||
+			!strings.HasPrefix(page.Partial[0].Error(), tt.partial)):
+			t.Errorf("%q: partial %v, want %q…", tt.cursor, page.Partial, tt.partial)
+		}
+	}
+}

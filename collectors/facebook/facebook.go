@@ -304,13 +304,7 @@ type commentJob struct {
 func (f *Facebook) pageFetch(key, page string) collectors.FetchFunc {
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var out collectors.Page
-		cur := pageCursor{}
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				out.Partial = append(out.Partial, fmt.Errorf("%w: facebook position: %v", collectors.ErrMalformed, err))
-				cur = pageCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[pageCursor](cursor, "facebook", &out)
 		if cur.Posts == nil {
 			cur.Posts = map[string]*postState{}
 		}

@@ -275,13 +275,7 @@ func (in *Instagram) mediaFetch(key, path string, own bool) collectors.FetchFunc
 	owner := in.cfg.UserID
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var out collectors.Page
-		cur := mediaCursor{}
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				out.Partial = append(out.Partial, fmt.Errorf("%w: instagram position: %v", collectors.ErrMalformed, err))
-				cur = mediaCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[mediaCursor](cursor, "instagram", &out)
 		if cur.Media == nil {
 			cur.Media = map[string]*mediaState{}
 		}
@@ -390,13 +384,7 @@ func (in *Instagram) hashtagFetch(key, tag string) collectors.FetchFunc {
 	uid := in.cfg.UserID
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var out collectors.Page
-		var cur hashtagCursor
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				out.Partial = append(out.Partial, fmt.Errorf("%w: instagram position: %v", collectors.ErrMalformed, err))
-				cur = hashtagCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[hashtagCursor](cursor, "instagram", &out)
 		if cur.Seen == nil {
 			cur.Seen = map[string]int64{}
 		}

@@ -229,13 +229,7 @@ func (o *OK) Targets() []collectors.Target {
 func (o *OK) groupFetch(key, group string) collectors.FetchFunc {
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var page collectors.Page
-		cur := groupCursor{}
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				page.Partial = append(page.Partial, fmt.Errorf("%w: ok position: %v", collectors.ErrMalformed, err))
-				cur = groupCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[groupCursor](cursor, "ok", &page)
 		if cur.Topics == nil {
 			cur.Topics = map[string]*topicState{}
 		}

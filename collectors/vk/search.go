@@ -32,13 +32,7 @@ const searchCount = 200 // newsfeed.search's maximum
 func (v *VK) searchFetch(key, q string) collectors.FetchFunc {
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var page collectors.Page
-		var cur searchCursor
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				page.Partial = append(page.Partial, fmt.Errorf("%w: vk search position: %v", collectors.ErrMalformed, err))
-				cur = searchCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[searchCursor](cursor, "vk search", &page)
 		if cur.Seen == nil {
 			cur.Seen = map[string][2]int64{}
 		}

@@ -155,15 +155,7 @@ func (v *VK) execute(ctx context.Context, jobs []job) ([]json.RawMessage, map[in
 func (v *VK) wallFetch(key string, owners []int) collectors.FetchFunc {
 	return func(ctx context.Context, cursor string) (collectors.Page, error) {
 		var page collectors.Page
-		cur := wallCursor{}
-		if cursor != "" {
-			if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-				// A damaged position must not stop the source for good: start over with
-				// the backfill window (duplicates keep their ids).
-				page.Partial = append(page.Partial, fmt.Errorf("%w: vk wall position: %v", collectors.ErrMalformed, err))
-				cur = wallCursor{}
-			}
-		}
+		cur := collectors.DecodeCursor[wallCursor](cursor, "vk wall", &page)
 		if cur.Walls == nil {
 			cur.Walls = map[int]*wallState{}
 		}
