@@ -517,3 +517,14 @@ func TestDecodeCursor(t *testing.T) {
 		}
 	}
 }
+
+func TestSleep(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if !Sleep(ctx, time.Millisecond) || !Sleep(ctx, 0) {
+		t.Fatal("Sleep on a live context did not go on")
+	}
+	cancel()
+	if Sleep(ctx, time.Hour) || Sleep(ctx, 0) {
+		t.Fatal("Sleep on a cancelled context went on")
+	}
+}

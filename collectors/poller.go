@@ -154,7 +154,7 @@ func (p *Poller) interval(t Target) time.Duration {
 // poll is the loop of one target.
 func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 	net, kind := string(t.Network), t.Kind
-	if !sleep(ctx, offset) {
+	if !Sleep(ctx, offset) {
 		return
 	}
 	failures := 0
@@ -175,7 +175,7 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 			cursor = c
 			break
 		}
-		if ctx.Err() != nil || !sleep(ctx, fail(err, ReasonPosition)) {
+		if ctx.Err() != nil || !Sleep(ctx, fail(err, ReasonPosition)) {
 			return
 		}
 	}
@@ -202,7 +202,7 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 			if errors.As(err, &rl) && rl.RetryAfter > wait {
 				wait = rl.RetryAfter
 			}
-			if !sleep(ctx, wait) {
+			if !Sleep(ctx, wait) {
 				return
 			}
 			continue
@@ -217,7 +217,7 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 			}
 		}
 		if err := p.deliver(ctx, t, page.Publications); err != nil {
-			if !sleep(ctx, fail(err, ReasonDeliver)) {
+			if !Sleep(ctx, fail(err, ReasonDeliver)) {
 				return
 			}
 			continue // the position is not advanced: the page is fetched again
@@ -240,7 +240,7 @@ func (p *Poller) poll(ctx context.Context, t Target, offset time.Duration) {
 			continue
 		}
 		pages = 0
-		if !sleep(ctx, p.interval(t)) {
+		if !Sleep(ctx, p.interval(t)) {
 			return
 		}
 	}
@@ -333,8 +333,9 @@ func (p *Poller) backoff(n int) time.Duration {
 	return d - time.Duration(rand.Float64()*0.25*float64(d))
 }
 
-// sleep waits d or until ctx is done; it reports whether to go on.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d or until ctx is done; it reports whether to go on (false once ctx is
+// done). It is how the poller and the push receivers back off.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}

@@ -148,22 +148,11 @@ func (v *VK) Stream(ctx context.Context, sink collectors.Sink, reg prometheus.Re
 		for i := 1; i < failures && wait < sc.BackoffMax; i++ {
 			wait *= 2
 		}
-		if !sleepCtx(ctx, min(wait, sc.BackoffMax)) {
+		if !collectors.Sleep(ctx, min(wait, sc.BackoffMax)) {
 			return nil
 		}
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // streamOnce makes one connection and reads it until it breaks or ctx is done.
@@ -218,7 +207,7 @@ func (v *VK) streamOnce(ctx context.Context, push *collectors.Push) error {
 		}
 		wait := sc.BackoffMin
 		for push.Deliver(ctx, []otklik.Publication{pub}) != nil {
-			if !sleepCtx(ctx, wait) {
+			if !collectors.Sleep(ctx, wait) {
 				return
 			}
 			wait = min(wait*2, sc.BackoffMax)
