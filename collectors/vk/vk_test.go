@@ -397,6 +397,21 @@ func TestSearchPagesAndOverlap(t *testing.T) {
 	}
 }
 
+// runPoller runs p over targets until sink holds n publications (at most 5 s), then for
+// settle longer; it stops p and returns what Run returned.
+func runPoller(p *collectors.Poller, targets []collectors.Target, sink *collectortest.Sink, n int, settle time.Duration) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, targets) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.Len() < n && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(settle)
+	cancel()
+	return <-done
+}
+
 func TestPollerEndToEnd(t *testing.T) {
 	e := newEnv(t, Config{Walls: []int{-1, -2, -3}, BatchSize: 2, WallInterval: 10 * time.Millisecond})
 	for _, o := range []int{-1, -2, -3} {
@@ -414,16 +429,8 @@ func TestPollerEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- p.Run(ctx, e.vk.Targets()) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for sink.Len() < 6 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // a few idle rounds: nothing more may come
-	cancel()
-	if err := <-done; err != nil {
+	// A few idle rounds after the sixth publication: nothing more may come.
+	if err := runPoller(p, e.vk.Targets(), sink, 6, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if n := sink.Len(); n != 6 {
@@ -499,15 +506,7 @@ func TestPollerCountsAndLogsBadPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- p.Run(ctx, e.vk.Targets()) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for sink.Len() < 1 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-	cancel()
-	<-done
+	runPoller(p, e.vk.Targets(), sink, 1, 0)
 	if sink.Len() != 1 {
 		t.Fatalf("delivered %d", sink.Len())
 	}
