@@ -79,11 +79,11 @@ func BenchmarkAnalyse(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, t := range texts {
-		c.bufs.Put(c.analyse(t))
+		c.release(c.analyse(t))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.bufs.Put(c.analyse(texts[i%len(texts)]))
+		c.release(c.analyse(texts[i%len(texts)]))
 	}
 }

@@ -15,9 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/otklik/otklik"
@@ -137,10 +137,12 @@ type Classifier struct {
 	model    *Model
 	tmodel   *ToxicModel
 	cache    *cache[*wordInfo]
-	chunks   *cache[chunk]
+	chunks   *cache[*chunk]
 	metrics  *Metrics
 	model_id string
-	bufs     sync.Pool
+	// free holds scratch spaces between calls. Not a sync.Pool: each holds a private
+	// chunk cache worth keeping across garbage collections.
+	free chan *analysis
 }
 
 // New loads the embedded data and the optional model. It fails fast on a bad config or
@@ -150,7 +152,8 @@ func New(cfg Config) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("classifier config: %w", err)
 	}
-	c := &Classifier{cfg: cfg, cache: newCache[*wordInfo](), chunks: newCache[chunk](), metrics: cfg.Metrics}
+	c := &Classifier{cfg: cfg, cache: newCache[*wordInfo](), chunks: newCache[*chunk](), metrics: cfg.Metrics,
+		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
 	c.routing = DefaultRouting()
 	for k, v := range cfg.Routing {
 		c.routing[k] = v
@@ -259,7 +262,15 @@ type analysis struct {
 	stems []string
 	winfo []*wordInfo // info of each entry of words
 	wpos  []int       // token index of each entry of words
-	feats []string
+	feats []uint64
+}
+
+// release returns a scratch space for reuse.
+func (c *Classifier) release(a *analysis) {
+	select {
+	case c.free <- a:
+	default:
+	}
 }
 
 func (c *Classifier) info(w string) *wordInfo {
@@ -269,11 +280,23 @@ func (c *Classifier) info(w string) *wordInfo {
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi := &wordInfo{word: w, stem: Stem(w)}
-	if rs := []rune(w); len(rs) >= 7 {
-		wi.prefix5 = "p:" + string(rs[:5])
-	}
 	c.toxic.analyse(w, wi)
 	wi.topics = c.topics.wordHits(w, wi.stem)
+	// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
+	// «крысы», «повесить объявление»): they are never evidence of offence.
+	if len(wi.stem) >= 3 && !strings.ContainsAny(wi.stem, "0123456789*") && !toxicStop[w] && len(wi.topics) == 0 {
+		wi.stemH = fhash(wi.stem)
+		if rs := []rune(w); len(rs) >= 7 {
+			wi.prefixH = fhash("p:" + string(rs[:5]))
+		}
+	}
+	if c.model != nil && len(w) > 2 && !strings.ContainsAny(w, "0123456789*") {
+		wi.nb = c.model.logp[wi.stem]
+	}
+	if m := c.tmodel; m != nil && wi.stemH != 0 {
+		wi.tw = m.w[wi.stemH] + m.w[wi.prefixH]
+		wi.pairFirst = m.firsts[wi.stemH]
+	}
 	wi.prio = c.prio.dict.wordHits(w, wi.stem)
 	wi.topicPhr = c.topics.phrases[wi.stem]
 	wi.prioPhr = c.prio.dict.phrases[wi.stem]
@@ -289,7 +312,11 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 }
 
 func (c *Classifier) analyse(text string) *analysis {
-	a, _ := c.bufs.Get().(*analysis)
+	var a *analysis
+	select {
+	case a = <-c.free:
+	default:
+	}
 	if a == nil {
 		a = &analysis{}
 		a.z.intern = func(b []byte) (string, *wordInfo) {
@@ -335,7 +362,7 @@ func (c *Classifier) Classify(p *otklik.Publication) {
 
 func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engagement, followers int64) *otklik.Classification {
 	a := c.analyse(text)
-	defer c.bufs.Put(a)
+	defer c.release(a)
 	expl := map[string][]otklik.Evidence{}
 	cl := &otklik.Classification{Drop: []otklik.DropReason{}, Explanation: expl, Model: c.model_id, ClassifiedAt: c.cfg.Now()}
 
@@ -361,11 +388,15 @@ func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engageme
 	if c.tmodel != nil && len(tr.reasons) == 0 && pr != otklik.Critical {
 		// The lexicon found nothing: the model may still find the text offensive. A report
 		// of danger to life is never dropped on the model's word alone.
-		feats := c.toxicFeatures(a, nil, a.feats)
-		a.feats = feats
-		if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold && len(top) > 0 && top[0].Weight >= minStrongWeight {
-			cl.Drop = append(cl.Drop, otklik.Insult)
-			expl["insult"] = append([]otklik.Evidence{{Term: "model:" + c.tmodel.ID, Weight: round2(p)}}, top...)
+		// A quick estimate from the cached per-word weights first; the exact score only
+		// when the estimate comes near the threshold.
+		if c.quickToxic(a) >= c.tmodel.Threshold-0.1 {
+			feats := c.toxicFeatures(a, nil, a.feats, nil)
+			a.feats = feats
+			if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold && len(top) > 0 && top[0].Weight >= minStrongWeight {
+				cl.Drop = append(cl.Drop, otklik.Insult)
+				expl["insult"] = append([]otklik.Evidence{{Term: "model:" + c.tmodel.ID, Weight: round2(p)}}, top...)
+			}
 		}
 	}
 	cl.Agency = c.routing[topic]

@@ -22,7 +22,7 @@ type Model struct {
 	// prior is log P(topic); logp[stem][topic] is log P(stem | topic); unseen is log P of an
 	// unseen stem per topic.
 	prior  [len(topicIDs)]float64
-	logp   map[string][len(topicIDs)]float64
+	logp   map[string]*[len(topicIDs)]float64
 	unseen [len(topicIDs)]float64
 }
 
@@ -138,7 +138,7 @@ func Train(examples []Example, opt TrainOptions) ([]byte, error) {
 // ParseModel reads a model written by Train.
 func ParseModel(data []byte) (*Model, error) {
 	sum := sha1.Sum(data)
-	m := &Model{ID: hex.EncodeToString(sum[:4]), logp: map[string][len(topicIDs)]float64{}}
+	m := &Model{ID: hex.EncodeToString(sum[:4]), logp: map[string]*[len(topicIDs)]float64{}}
 	r := bufio.NewReader(bytes.NewReader(data))
 	head, err := r.ReadString('\n')
 	if err != nil || !strings.HasPrefix(head, "otklik-nb\tv1\t") {
@@ -213,13 +213,60 @@ func ParseModel(data []byte) (*Model, error) {
 		m.unseen[i] = math.Log(alpha / (tot[i] + alpha*v))
 	}
 	for s, c := range raw {
-		var lp [len(topicIDs)]float64
+		lp := new([len(topicIDs)]float64)
 		for i := range topicIDs {
 			lp[i] = math.Log((c[i] + alpha) / (tot[i] + alpha*v))
 		}
 		m.logp[s] = lp
 	}
 	return m, nil
+}
+
+// posteriorOf is Posterior over analysed words, with each word's log-probabilities looked
+// up once per word (cached in its info).
+func (m *Model) posteriorOf(words []*wordInfo) []float64 {
+	ll := m.prior
+	known := 0
+	for i, wi := range words {
+		if wi.nb == nil {
+			continue
+		}
+		dup := false
+		for _, p := range words[:min(i, 64)] {
+			if p.nb == wi.nb { // the same stem
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		known++
+		for k := range ll {
+			ll[k] += wi.nb[k]
+		}
+	}
+	if known == 0 {
+		return nil
+	}
+	return softmax(ll[:])
+}
+
+func softmax(ll []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range ll {
+		mx = max(mx, v)
+	}
+	out := make([]float64, len(ll))
+	var z float64
+	for i, v := range ll {
+		out[i] = math.Exp(v - mx)
+		z += out[i]
+	}
+	for i := range out {
+		out[i] /= z
+	}
+	return out
 }
 
 // Posterior returns P(topic | stems) for the known stems, or nil when none is known.
@@ -252,18 +299,5 @@ outer:
 	if known == 0 {
 		return nil
 	}
-	mx := math.Inf(-1)
-	for _, v := range ll {
-		mx = max(mx, v)
-	}
-	out := make([]float64, len(ll))
-	var z float64
-	for i, v := range ll {
-		out[i] = math.Exp(v - mx)
-		z += out[i]
-	}
-	for i := range out {
-		out[i] /= z
-	}
-	return out
+	return softmax(ll[:])
 }

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -49,11 +50,14 @@ func (k TokenKind) String() string {
 
 // Token is one unit of a normalised text.
 type Token struct {
-	Kind TokenKind
 	// Text is the normalised form: lower case, ё→е, NFKC, Latin and digit look-alikes folded
 	// to Cyrillic in otherwise Cyrillic words, stretched letters squeezed. Masking characters
 	// inside a word («е*аный») are kept as '*'.
 	Text string
+
+	wi *wordInfo // the cached analysis, when tokenized by a Classifier
+
+	Kind TokenKind
 	// Cap reports that the word began with an upper-case letter in the original text.
 	Cap bool
 	// SentenceStart reports that the word is the first of a sentence (or of the text).
@@ -62,8 +66,6 @@ type Token struct {
 	Masked bool
 	// Dash reports that a free-standing dash («—», «-») came right before the token.
 	Dash bool
-
-	wi *wordInfo // the cached analysis, when tokenized by a Classifier
 }
 
 // Normalize returns the normalised text: its tokens' Text joined by single spaces. It is
@@ -188,33 +190,33 @@ type tokenizer struct {
 	out    []rune
 	b      []byte
 	intern func([]byte) (string, *wordInfo)
-	chunks *cache[chunk]
+	chunks *cache[*chunk]
 	// l1 is a small direct-mapped cache of chunks in front of the shared one, private to
 	// the tokenizer (one per goroutine at a time), so frequent words cost no lock and no
 	// trip through the big map.
 	l1 *[l1Size]l1Slot
 }
 
-const l1Size = 4096
+const l1Size = 1 << 16
 
+// l1Slot is 16 bytes: the whole l1 is 1 MiB.
 type l1Slot struct {
-	h   uint64
-	key string
-	e   chunk
+	h uint64
+	e *chunk
 }
 
 // chunk returns the tokens of one chunk, from the caches.
-func (z *tokenizer) chunk(key string) chunk {
+func (z *tokenizer) chunk(key string) *chunk {
 	h := z.chunks.hash(key)
 	if z.l1 == nil {
 		z.l1 = new([l1Size]l1Slot)
 	}
 	s := &z.l1[h%l1Size]
-	if s.h == h && s.key == key {
+	if s.h == h && s.e.is(key) {
 		return s.e
 	}
 	e := z.chunks.getHashed(h, key, z.scanChunk)
-	s.h, s.key, s.e = h, e.key, e
+	s.h, s.e = h, e
 	return e
 }
 
@@ -295,14 +297,31 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 // chunk is the cached tokenization of a run of non-space characters, scanned as if it
 // stood alone; sentence and dash are the states it leaves behind.
 type chunk struct {
+	// short holds a key of up to 24 bytes inline, so that checking a cache hit reads one
+	// cache line; longer keys are compared through key.
+	short          [24]byte
+	klen           int
 	key            string
 	toks           []Token
 	sentence, dash bool
 }
 
-func (z *tokenizer) scanChunk(s string) chunk {
+// is reports whether the chunk's key is k.
+func (e *chunk) is(k string) bool {
+	if len(k) != e.klen {
+		return false
+	}
+	if len(k) <= len(e.short) {
+		return string(e.short[:len(k)]) == k
+	}
+	return e.key == k
+}
+
+func (z *tokenizer) scanChunk(s string) *chunk {
 	toks, sentence, dash := z.scan(s, nil, false, false)
-	return chunk{key: s, toks: toks, sentence: sentence, dash: dash}
+	e := &chunk{key: s, klen: len(s), toks: slices.Clip(toks), sentence: sentence, dash: dash}
+	copy(e.short[:], s)
+	return e
 }
 
 // scan tokenizes s (white-space separated chunks), starting in the given states, and

@@ -108,7 +108,7 @@ func TestChunkCacheSameTokens(t *testing.T) {
 					t.Errorf("%q token %d: cached %+v, plain %+v", s, i, g, w)
 				}
 			}
-			c.bufs.Put(a)
+			c.release(a)
 		}
 	}
 }

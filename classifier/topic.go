@@ -215,7 +215,7 @@ func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 		}
 	}
 	if c.model != nil && first-second < modelGate {
-		probs = c.model.Posterior(a.stems)
+		probs = c.model.posteriorOf(a.winfo)
 		if probs != nil {
 			for i := range sc {
 				sc[i] += c.cfg.ModelWeight * probs[i]

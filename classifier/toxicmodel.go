@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,29 @@ type ToxicModel struct {
 	ID        string
 	Threshold float64
 	bias      float64
-	w         map[string]float64
+	w         map[uint64]float64
+	names     map[uint64]string
+	firsts    map[uint64]bool // stems that start a weighed pair
+}
+
+// fhash is the feature id of a feature name: 64-bit FNV-1a, stable across processes.
+func fhash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// pairID is the feature id of two adjacent stems, written "a_b" in the model file.
+func pairID(a, b uint64) uint64 { return (a^0x9e3779b97f4a7c15)*1099511628211 + b }
+
+func featureID(name string) uint64 {
+	if a, b, ok := strings.Cut(name, "_"); ok && a != "" && b != "" {
+		return pairID(fhash(a), fhash(b))
+	}
+	return fhash(name)
 }
 
 // ToxicExample is one labelled text to train the toxic model on.
@@ -51,61 +74,99 @@ var toxicStop = map[string]bool{
 	"так": true, "там": true, "тут": true, "уже": true, "еще": true, "только": true, "даже": true, "все": true, "всех": true,
 }
 
-// toxicFeatures lists the features of an analysed text: its distinct stems (no digits)
-// and flags for what the lexicon found.
-func (c *Classifier) toxicFeatures(a *analysis, found []otklik.DropReason, out []string) []string {
+// toxicFeatures lists the feature ids of an analysed text: its distinct stems (no digits,
+// no pronouns, no civic vocabulary), long words' first five letters, adjacent stem pairs,
+// and flags for what the lexicon found. With names non-nil it records each id's name.
+func (c *Classifier) toxicFeatures(a *analysis, found []otklik.DropReason, out []uint64, names map[uint64]string) []uint64 {
 	out = out[:0]
 	for _, r := range found {
-		switch r {
-		case otklik.Obscene:
-			out = append(out, featObscene)
-		case otklik.Insult:
-			out = append(out, featInsult)
-		case otklik.Threat:
-			out = append(out, featThreat)
+		f := "#" + string(r)
+		out = append(out, fhash(f))
+		if names != nil {
+			names[fhash(f)] = f
 		}
 	}
 	caps := 0
-	prev := ""
+	var prev *wordInfo
 	for i, wi := range a.winfo {
 		if tok := a.toks[a.wpos[i]]; tok.Cap {
 			caps++
 		}
-		s := wi.stem
-		// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
-		// «крысы», «повесить объявление»): they are never evidence of offence.
-		if len(s) < 3 || strings.ContainsAny(s, "0123456789*") || toxicStop[wi.word] || len(wi.topics) > 0 {
-			prev = ""
+		if wi.stemH == 0 {
+			prev = nil
 			continue
 		}
-		out = append(out, s)
-		if p := wi.prefix5; p != "" {
-			out = append(out, p)
+		out = append(out, wi.stemH)
+		if wi.prefixH != 0 {
+			out = append(out, wi.prefixH)
 		}
-		if prev != "" {
-			out = append(out, prev+"_"+s)
+		if prev != nil {
+			out = append(out, pairID(prev.stemH, wi.stemH))
+			if names != nil {
+				names[pairID(prev.stemH, wi.stemH)] = prev.stem + "_" + wi.stem
+			}
 		}
-		prev = s
+		if names != nil {
+			names[wi.stemH] = wi.stem
+			if wi.prefixH != 0 {
+				names[wi.prefixH] = "p:" + string([]rune(wi.word)[:5])
+			}
+		}
+		prev = wi
 	}
 	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
-		out = append(out, featCaps)
-	}
-	sort.Strings(out)
-	return compactStrings(out)
-}
-
-func compactStrings(s []string) []string {
-	if len(s) < 2 {
-		return s
-	}
-	j := 1
-	for i := 1; i < len(s); i++ {
-		if s[i] != s[j-1] {
-			s[j] = s[i]
-			j++
+		out = append(out, fhash(featCaps))
+		if names != nil {
+			names[fhash(featCaps)] = featCaps
 		}
 	}
-	return s[:j]
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// quickToxic estimates the toxic model's probability from the per-word weights cached in
+// the word infos (each distinct word once) and the pairs that can matter.
+func (c *Classifier) quickToxic(a *analysis) float64 {
+	m := c.tmodel
+	z := m.bias
+	caps := 0
+	var prev *wordInfo
+	var seen map[*wordInfo]bool
+	if len(a.winfo) > 48 {
+		seen = make(map[*wordInfo]bool, len(a.winfo))
+	}
+	for i, wi := range a.winfo {
+		if a.toks[a.wpos[i]].Cap {
+			caps++
+		}
+		if wi.stemH == 0 {
+			prev = nil
+			continue
+		}
+		dup := false
+		if seen != nil {
+			dup = seen[wi]
+			seen[wi] = true
+		} else {
+			for _, p := range a.winfo[:i] {
+				if p == wi {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			z += wi.tw
+		}
+		if prev != nil && prev.pairFirst {
+			z += m.w[pairID(prev.stemH, wi.stemH)]
+		}
+		prev = wi
+	}
+	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
+		z += m.w[fhash(featCaps)]
+	}
+	return 1 / (1 + math.Exp(-z))
 }
 
 // minStrongWeight is the weight one feature must reach for the model to drop a text: a
@@ -114,7 +175,7 @@ const minStrongWeight = 1.0
 
 // Score returns the model's probability that the features are toxic, and the features
 // that pushed it up most (strongest first).
-func (m *ToxicModel) Score(feats []string) (float64, []otklik.Evidence) {
+func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 	z := m.bias
 	var top []otklik.Evidence
 	for _, f := range feats {
@@ -124,7 +185,7 @@ func (m *ToxicModel) Score(feats []string) (float64, []otklik.Evidence) {
 		}
 		z += w
 		if w > 0.5 {
-			top = append(top, otklik.Evidence{Term: f, Weight: round2(w)})
+			top = append(top, otklik.Evidence{Term: m.names[f], Weight: round2(w)})
 		}
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].Weight > top[j].Weight })
@@ -165,18 +226,19 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		return nil, fmt.Errorf("train toxic: no examples")
 	}
 	type ex struct {
-		f []string
+		f []uint64
 		y float64
 	}
 	data := make([]ex, 0, len(examples))
-	count := map[string]int{}
+	count := map[uint64]int{}
+	names := map[uint64]string{}
 	for _, e := range examples {
 		a := c.analyse(e.Text)
 		var res toxicResult
 		res.evidence = map[string][]otklik.Evidence{}
 		c.detectToxic(a, &res)
-		f := c.toxicFeatures(a, res.reasons, nil)
-		c.bufs.Put(a)
+		f := c.toxicFeatures(a, res.reasons, nil, names)
+		c.release(a)
 		for _, x := range f {
 			count[x]++
 		}
@@ -186,7 +248,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		}
 		data = append(data, ex{f, y})
 	}
-	w := map[string]float64{}
+	w := map[uint64]float64{}
 	bias := 0.0
 	rng := rand.New(rand.NewPCG(opt.Seed, 1))
 	for ep := 0; ep < opt.Epochs; ep++ {
@@ -212,7 +274,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	var feats []string
 	for f, v := range w {
 		if math.Abs(v) >= 0.2 {
-			feats = append(feats, f)
+			feats = append(feats, names[f])
 		}
 	}
 	sort.Strings(feats)
@@ -220,7 +282,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	fmt.Fprintf(&b, "otklik-lr\tv1\tthreshold=%g\texamples=%d\n", opt.Threshold, len(examples))
 	fmt.Fprintf(&b, "bias\t%.4f\n", bias)
 	for _, f := range feats {
-		fmt.Fprintf(&b, "%s\t%.4f\n", f, w[f])
+		fmt.Fprintf(&b, "%s\t%.4f\n", f, w[featureID(f)])
 	}
 	return b.Bytes(), nil
 }
@@ -228,7 +290,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 // ParseToxicModel reads a model written by TrainToxic.
 func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	sum := sha1.Sum(data)
-	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[string]float64{}, Threshold: 0.7}
+	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, names: map[uint64]string{}, firsts: map[uint64]bool{}, Threshold: 0.7}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv1\t") {
 		return nil, fmt.Errorf("not an otklik-lr v1 model")
@@ -256,7 +318,11 @@ func ParseToxicModel(data []byte) (*ToxicModel, error) {
 		if k == "bias" {
 			m.bias = x
 		} else {
-			m.w[k] = x
+			m.w[featureID(k)] = x
+			m.names[featureID(k)] = k
+			if a, b, ok := strings.Cut(k, "_"); ok && a != "" && b != "" {
+				m.firsts[fhash(a)] = true
+			}
 		}
 	}
 	return m, sc.Err()

@@ -31,9 +31,16 @@ type wordInfo struct {
 	// that aims an animal word at someone («эти», «ты»).
 	threat, pointer bool
 	threatPhr       []int
-	// prefix5 is "p:" and the first five letters of a longer word, a feature of the toxic
-	// model that catches derived forms («петушонок», «либераха»).
-	prefix5 string
+	// stemH and prefixH are the toxic model's feature ids of the stem and of "p:" and the
+	// first five letters of a longer word (catching derived forms: «петушонок»); 0 when
+	// the word is not a feature (digits, pronouns, civic vocabulary).
+	stemH, prefixH uint64
+	// tw is the toxic model's weight of stemH plus prefixH; pairFirst reports that the stem
+	// starts some stem pair the model weighs.
+	tw        float64
+	pairFirst bool
+	// nb is the topic model's log P(stem | topic), nil when the model does not know it.
+	nb *[len(topicIDs)]float64
 }
 
 // termHit is a reference to a dictionary term.

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"sort"
+	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -206,18 +210,131 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 			p.Author = *in.Author
 		}
 		cl.Classify(&p)
-		o := classifyOut{ID: in.ID, Topic: p.Class.Topic, Location: p.Class.Location, Priority: p.Class.Priority,
-			Drop: p.Class.Drop, Agency: p.Class.Agency, Explanation: p.Class.Explanation, Model: p.Class.Model}
-		js, err := json.Marshal(o)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Sprintf("otklik classify: line %d: %v", n, err))
-			continue
-		}
-		out = append(out, js...)
+		out = appendClassifyOut(out, in.ID, p.Class)
 		out = append(out, '\n')
 	}
 	b.out = out
 	b.lines = nil
+}
+
+// explanationOrder is the order of the explanation's fields in the output.
+var explanationOrder = []string{"topic", "location", "priority", "obscene", "insult", "threat"}
+
+// appendClassifyOut appends the JSON of one output line (the fields of classifyOut, in
+// its order) without reflection: the encoder is a large part of the cost per line.
+func appendClassifyOut(b []byte, id json.RawMessage, cl *otklik.Classification) []byte {
+	b = append(b, `{"id":`...)
+	b = append(b, id...)
+	b = append(b, `,"topic":`...)
+	b = appendJSONString(b, cl.Topic)
+	b = append(b, `,"location":`...)
+	b = appendJSONString(b, cl.Location)
+	b = append(b, `,"priority":`...)
+	b = appendJSONString(b, string(cl.Priority))
+	b = append(b, `,"drop":[`...)
+	for i, d := range cl.Drop {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(d))
+	}
+	b = append(b, `],"agency":`...)
+	b = appendJSONString(b, cl.Agency)
+	b = append(b, `,"explanation":{`...)
+	first := true
+	field := func(k string, ev []otklik.Evidence) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, k)
+		b = append(b, ":["...)
+		for i, e := range ev {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"term":`...)
+			b = appendJSONString(b, e.Term)
+			if e.Text != "" {
+				b = append(b, `,"text":`...)
+				b = appendJSONString(b, e.Text)
+			}
+			if e.Weight != 0 {
+				b = append(b, `,"weight":`...)
+				b = strconv.AppendFloat(b, e.Weight, 'g', -1, 64)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	for _, k := range explanationOrder {
+		if ev, ok := cl.Explanation[k]; ok {
+			field(k, ev)
+		}
+	}
+	if len(cl.Explanation) > len(explanationOrder) || !onlyKnown(cl.Explanation) {
+		var extra []string
+		for k := range cl.Explanation {
+			if !slices.Contains(explanationOrder, k) {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(extra)
+		for _, k := range extra {
+			field(k, cl.Explanation[k])
+		}
+	}
+	b = append(b, `},"model":`...)
+	b = appendJSONString(b, cl.Model)
+	return append(b, '}')
+}
+
+func onlyKnown(m map[string][]otklik.Evidence) bool {
+	for k := range m {
+		if !slices.Contains(explanationOrder, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONString appends s as a JSON string (UTF-8 kept as is; invalid bytes become
+// U+FFFD, as encoding/json does).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
 }
 
 func allSpace(b []byte) bool {
