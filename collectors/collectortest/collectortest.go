@@ -64,6 +64,17 @@ func Golden(t testing.TB, name string, v any) {
 	}
 }
 
+// AllValid reports, as test errors, the publications that otklik.Publication.Validate
+// refuses (what a parser emits must be accepted downstream).
+func AllValid(t testing.TB, pubs []otklik.Publication) {
+	t.Helper()
+	for i := range pubs {
+		if err := pubs[i].Validate(); err != nil {
+			t.Errorf("%s: %v", pubs[i].ID, err)
+		}
+	}
+}
+
 // Testdata returns testdata/name of the package under test or, when the package has no
 // such file, the shared copy of this package's testdata (bad_gateway.html).
 func Testdata(t testing.TB, name string) []byte {

@@ -2,6 +2,7 @@ package collectortest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,3 +82,27 @@ func TestDrainSinkClockServer(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+func TestAllValid(t *testing.T) {
+	good := otklik.Publication{ID: "vk:-1_2", Network: otklik.VK, Owner: "-1", PostID: "2", Kind: otklik.Post,
+		Text: "текст", PublishedAt: time.Unix(1764400200, 0).UTC(), FetchedAt: time.Unix(1764400800, 0).UTC()}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("the test's good publication is not valid: %v", err)
+	}
+	ft := &fakeT{TB: t}
+	AllValid(ft, []otklik.Publication{good, {ID: "bad"}})
+	if len(ft.errors) != 1 || !strings.HasPrefix(ft.errors[0], "bad: ") {
+		t.Errorf("errors %q, want one for the bad publication", ft.errors)
+	}
+}
+
+// fakeT records Errorf instead of failing the test.
+type fakeT struct {
+	testing.TB
+	errors []string
+}
+
+func (f *fakeT) Errorf(format string, args ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+func (f *fakeT) Helper() {}

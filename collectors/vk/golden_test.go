@@ -68,10 +68,6 @@ func TestGolden(t *testing.T) {
 		}
 		pubs = append(pubs, p)
 	}
-	for i := range pubs {
-		if err := pubs[i].Validate(); err != nil {
-			t.Errorf("%s: %v", pubs[i].ID, err)
-		}
-	}
+	collectortest.AllValid(t, pubs)
 	collectortest.Golden(t, "publications.json", pubs)
 }
