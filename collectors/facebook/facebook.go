@@ -138,8 +138,7 @@ func New(cfg Config, opts ...Option) (*Facebook, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &Facebook{cfg: cfg, now: time.Now, client: &graph.Client{BaseURL: cfg.BaseURL, Version: cfg.Version,
-		Token: cfg.Token, HTTP: &http.Client{Timeout: 30 * time.Second}, Limiter: collectors.NewLimiter(cfg.RequestsPerSecond, 1)}}
+	f := &Facebook{cfg: cfg, now: time.Now, client: graph.NewClient(cfg.BaseURL, cfg.Version, cfg.Token, cfg.RequestsPerSecond)}
 	for _, o := range opts {
 		o(f)
 	}
@@ -448,37 +447,24 @@ func (f *Facebook) comments(ctx context.Context, cur *pageCursor, j commentJob, 
 	return nil
 }
 
-// webhookBody is a page webhook delivery.
-type webhookBody struct {
-	Object string `json:"object"`
-	Entry  []struct {
-		ID      string `json:"id"`
-		Time    int64  `json:"time"`
-		Changes []struct {
-			Field string `json:"field"`
-			Value struct {
-				Item        string `json:"item"`
-				Verb        string `json:"verb"`
-				PostID      string `json:"post_id"`
-				CommentID   string `json:"comment_id"`
-				ParentID    string `json:"parent_id"`
-				Message     string `json:"message"`
-				From        *from  `json:"from"`
-				CreatedTime int64  `json:"created_time"`
-			} `json:"value"`
-		} `json:"changes"`
-	} `json:"entry"`
+// webhookChange is the value of a change to the feed field of a page webhook delivery.
+type webhookChange struct {
+	Item        string `json:"item"`
+	Verb        string `json:"verb"`
+	PostID      string `json:"post_id"`
+	CommentID   string `json:"comment_id"`
+	ParentID    string `json:"parent_id"`
+	Message     string `json:"message"`
+	From        *from  `json:"from"`
+	CreatedTime int64  `json:"created_time"`
 }
 
 // parseWebhook turns a page webhook delivery into publications: new, edited and removed
 // posts and comments of the feed field (reactions and likes are ignored).
 func parseWebhook(body []byte, fetched time.Time) ([]otklik.Publication, error) {
-	var b webhookBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, fmt.Errorf("%w: facebook webhook: %v", collectors.ErrMalformed, err)
-	}
-	if b.Object != "page" {
-		return nil, fmt.Errorf("%w: facebook webhook for object %q", collectors.ErrMalformed, b.Object)
+	b, err := graph.ParseDelivery[webhookChange](body, "facebook", "page")
+	if err != nil {
+		return nil, err
 	}
 	var pubs []otklik.Publication
 	for _, e := range b.Entry {

@@ -45,6 +45,14 @@ type Client struct {
 	Limiter *collectors.Limiter
 }
 
+// NewClient returns a client for the Graph host baseURL ("https://graph.facebook.com/")
+// and API version, sending token, paced at rps requests a second (burst 1), each request
+// bounded by 30 s.
+func NewClient(baseURL, version string, token collectors.Secret, rps float64) *Client {
+	return &Client{BaseURL: baseURL, Version: version, Token: token,
+		HTTP: &http.Client{Timeout: 30 * time.Second}, Limiter: collectors.NewLimiter(rps, 1)}
+}
+
 // Error is the Graph API error object.
 type Error struct {
 	Message      string `json:"message"`
@@ -252,6 +260,34 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// Delivery is the envelope of a webhook delivery: the object subscribed to ("page",
+// "instagram") and, for each entry (a page or an account, with the Unix time of the
+// change), the changed fields with their values, whose shape V depends on the field.
+type Delivery[V any] struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      string `json:"id"`
+		Time    int64  `json:"time"`
+		Changes []struct {
+			Field string `json:"field"`
+			Value V      `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// ParseDelivery decodes a delivery to object; one that does not decode, or is for another
+// object, is ErrMalformed ("<network> webhook: …").
+func ParseDelivery[V any](body []byte, network, object string) (Delivery[V], error) {
+	var d Delivery[V]
+	if err := json.Unmarshal(body, &d); err != nil {
+		return Delivery[V]{}, fmt.Errorf("%w: %s webhook: %v", collectors.ErrMalformed, network, err)
+	}
+	if d.Object != object {
+		return Delivery[V]{}, fmt.Errorf("%w: %s webhook for object %q", collectors.ErrMalformed, network, d.Object)
+	}
+	return d, nil
 }
 
 // ValidSignature checks an X-Hub-Signature-256 header ("sha256=<hex>") against body.

@@ -126,3 +126,28 @@ func TestWebhookHandler(t *testing.T) {
 		t.Errorf("delivered %d, want 1", sink.n)
 	}
 }
+
+func TestParseDelivery(t *testing.T) {
+	type value struct {
+		Item string `json:"item"`
+	}
+	d, err := ParseDelivery[value]([]byte(`{"object":"page","entry":[{"id":"1047","time":1764400200,"changes":[{"field":"feed","value":{"item":"comment"}}]}]}`), "facebook", "page")
+	if err != nil || len(d.Entry) != 1 || d.Entry[0].ID != "1047" || d.Entry[0].Time != 1764400200 ||
+		d.Entry[0].Changes[0].Field != "feed" || d.Entry[0].Changes[0].Value.Item != "comment" {
+		t.Fatalf("%+v %v", d, err)
+	}
+	for body, want := range map[string]string{
+		`{"object":"instagram","entry":[]}`:    `malformed response: facebook webhook for object "instagram"`,
+		`{"object":"page","entry":[{"id":1}]}`: "malformed response: facebook webhook: json: cannot unmarshal",
+		`not json`:                             "malformed response: facebook webhook: invalid character",
+	} {
+		_, err := ParseDelivery[value]([]byte(body), "facebook", "page")
+		if !errors.Is(err, collectors.ErrMalformed) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q…", body, err, want)
+		}
+	}
+	c := NewClient("http://x/", "v21.0", "t", 2)
+	if c.BaseURL != "http://x/" || c.Version != "v21.0" || c.Token != "t" || c.HTTP.Timeout != 30*time.Second || c.Limiter == nil {
+		t.Errorf("client %+v", c)
+	}
+}

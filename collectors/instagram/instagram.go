@@ -148,8 +148,7 @@ func New(cfg Config, opts ...Option) (*Instagram, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Instagram{cfg: cfg, now: time.Now, client: &graph.Client{BaseURL: cfg.BaseURL, Version: cfg.Version,
-		Token: cfg.Token, HTTP: &http.Client{Timeout: 30 * time.Second}, Limiter: collectors.NewLimiter(cfg.RequestsPerSecond, 1)}}
+	in := &Instagram{cfg: cfg, now: time.Now, client: graph.NewClient(cfg.BaseURL, cfg.Version, cfg.Token, cfg.RequestsPerSecond)}
 	for _, o := range opts {
 		o(in)
 	}
@@ -438,19 +437,8 @@ func (in *Instagram) hashtagFetch(key, tag string) collectors.FetchFunc {
 	}
 }
 
-// webhookBody is an Instagram webhook delivery (fields comments and mentions).
-type webhookBody struct {
-	Object string `json:"object"`
-	Entry  []struct {
-		ID      string `json:"id"`
-		Time    int64  `json:"time"`
-		Changes []struct {
-			Field string          `json:"field"`
-			Value json.RawMessage `json:"value"`
-		} `json:"changes"`
-	} `json:"entry"`
-}
-
+// commentValue is the value of a change to the comments (or live_comments) field of an
+// Instagram webhook delivery; values of other fields are not decoded.
 type commentValue struct {
 	ID   string `json:"id"`
 	Text string `json:"text"`
@@ -467,12 +455,9 @@ type commentValue struct {
 // parseWebhook turns comment notifications into publications. Mention notifications carry
 // only ids; the mentions source (GET /{ig-user-id}/tags) collects those media.
 func parseWebhook(body []byte, fetched time.Time) ([]otklik.Publication, error) {
-	var b webhookBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, fmt.Errorf("%w: instagram webhook: %v", collectors.ErrMalformed, err)
-	}
-	if b.Object != "instagram" {
-		return nil, fmt.Errorf("%w: instagram webhook for object %q", collectors.ErrMalformed, b.Object)
+	b, err := graph.ParseDelivery[json.RawMessage](body, "instagram", "instagram")
+	if err != nil {
+		return nil, err
 	}
 	var pubs []otklik.Publication
 	for _, e := range b.Entry {
