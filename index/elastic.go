@@ -250,17 +250,11 @@ func encodeItem(alias string, doc *otklik.Publication) (bulkItem, error) {
 // retries): the caller retries the whole batch later; writes are idempotent.
 func (e *Elastic) Index(ctx context.Context, docs []otklik.Publication) (failed map[string]error, err error) {
 	failed = map[string]error{}
-	items := make([]bulkItem, 0, len(docs))
-	for i := range docs {
-		it, err := encodeItem(e.cfg.Alias, &docs[i])
-		if err != nil {
-			failed[docs[i].ID] = err
-			e.bulkItems.WithLabelValues(resultFailed).Inc()
-			continue
-		}
-		items = append(items, it)
-	}
-	chunks := chunkItems(items, e.cfg.BulkDocs, e.cfg.BulkBytes)
+	items := e.encodeAll(docs, failed)
+	// Balanced chunks: a batch smaller than BulkWorkers full requests is split evenly,
+	// so that the workers finish together.
+	per := min(e.cfg.BulkDocs, max(1, (len(items)+e.cfg.BulkWorkers-1)/e.cfg.BulkWorkers))
+	chunks := chunkItems(items, per, e.cfg.BulkBytes)
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -288,6 +282,35 @@ func (e *Elastic) Index(ctx context.Context, docs []otklik.Publication) (failed 
 		return failed, fmt.Errorf("elastic: index: %w", err)
 	}
 	return failed, nil
+}
+
+// encodeAll encodes docs on BulkWorkers goroutines, in order; documents that cannot be
+// encoded are added to failed.
+func (e *Elastic) encodeAll(docs []otklik.Publication, failed map[string]error) []bulkItem {
+	enc := make([]bulkItem, len(docs))
+	errs := make([]error, len(docs))
+	workers := min(e.cfg.BulkWorkers, max(1, len(docs)/100))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				enc[i], errs[i] = encodeItem(e.cfg.Alias, &docs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	items := enc[:0]
+	for i := range enc {
+		if errs[i] != nil {
+			failed[docs[i].ID] = errs[i]
+			e.bulkItems.WithLabelValues(resultFailed).Inc()
+			continue
+		}
+		items = append(items, enc[i])
+	}
+	return items
 }
 
 // chunkItems splits items into _bulk requests of at most maxDocs items and, unless one

@@ -299,6 +299,7 @@ func TestIndexRetriesRejectedItems(t *testing.T) {
 	cfg := DefaultElasticConfig()
 	cfg.URLs = []string{srv.URL}
 	cfg.BackoffMin, cfg.BackoffMax = time.Millisecond, 5*time.Millisecond
+	cfg.BulkWorkers = 1 // one request for the three items, as recorded
 	reg := prometheus.NewRegistry()
 	e, err := NewElastic(cfg, nil, reg)
 	if err != nil {

@@ -83,7 +83,9 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Bus, erro
 		m:         m,
 		groups:    map[string]*groupTopics{},
 	}
+	codec, _ := compressionOf(cfg.Compression) // validated
 	b.writer = &kafka.Writer{
+		Compression:     codec,
 		Addr:            kafka.TCP(cfg.Brokers...),
 		Balancer:        &kafka.Hash{},
 		MaxAttempts:     cfg.MaxAttempts,

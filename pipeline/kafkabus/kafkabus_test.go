@@ -29,6 +29,8 @@ func TestConfigValidate(t *testing.T) {
 		{"heartbeat above session", func(c *Config) { c.HeartbeatInterval = time.Minute }, "heartbeat_interval"},
 		{"backoff inverted", func(c *Config) { c.BackoffMin = time.Minute }, "backoff_max"},
 		{"unlimited retention", func(c *Config) { c.Retention = -1 }, ""},
+		{"no compression", func(c *Config) { c.Compression = "none" }, ""},
+		{"unknown compression", func(c *Config) { c.Compression = "brotli" }, "compression"},
 		{"negative retention", func(c *Config) { c.Retention = -time.Hour }, "retention"},
 	}
 	for _, tt := range tests {
