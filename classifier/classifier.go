@@ -245,7 +245,7 @@ func New(cfg Config) (*Classifier, error) {
 		}
 	}
 	if c.metrics != nil {
-		c.metrics.attach(c.cache)
+		c.metrics.attach(c.cache, c.chunks)
 	}
 	return c, nil
 }

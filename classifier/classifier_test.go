@@ -180,7 +180,7 @@ func TestMetrics(t *testing.T) {
 	if got := testutil.ToFloat64(m.dropped.WithLabelValues("obscene")); got != 2 {
 		t.Errorf("dropped obscene = %v, want 2", got)
 	}
-	n, err := testutil.GatherAndCount(reg, "otklik_classifier_word_cache_misses_total", "otklik_classifier_classifications_total")
+	n, err := testutil.GatherAndCount(reg, "otklik_classifier_chunk_misses_total", "otklik_classifier_classifications_total")
 	if err != nil || n < 2 {
 		t.Errorf("gathered %d series, err %v", n, err)
 	}

@@ -12,8 +12,9 @@ import (
 //
 //	otklik_classifier_classifications_total{topic,priority}
 //	otklik_classifier_dropped_total{reason}
-//	otklik_classifier_word_cache_hits_total, otklik_classifier_word_cache_misses_total,
-//	otklik_classifier_word_cache_resets_total
+//	otklik_classifier_chunk_lookups_total, otklik_classifier_chunk_misses_total (cache hits
+//	are lookups minus misses), otklik_classifier_word_misses_total,
+//	otklik_classifier_cache_resets_total
 type Metrics struct {
 	classified *prometheus.CounterVec
 	dropped    *prometheus.CounterVec
@@ -43,15 +44,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // attach registers the cache counters of a classifier (the first one attached).
-func (m *Metrics) attach(c *cache[*wordInfo]) {
+func (m *Metrics) attach(c *cache[*wordInfo], ch *cache[*chunk]) {
 	m.once.Do(func() {
 		for _, f := range []struct {
 			name, help string
 			get        func() float64
 		}{
-			{"otklik_classifier_word_cache_hits_total", "Words found in the word-analysis cache.", func() float64 { return float64(c.hits.Load()) }},
-			{"otklik_classifier_word_cache_misses_total", "Words analysed (stemmed, matched) because they were not cached.", func() float64 { return float64(c.misses.Load()) }},
-			{"otklik_classifier_word_cache_resets_total", "Cache shards emptied because they reached their bound.", func() float64 { return float64(c.resets.Load()) }},
+			{"otklik_classifier_chunk_lookups_total", "Text chunks (words with their punctuation) looked up in the caches (counted in batches of 1024).", func() float64 { return float64(ch.lookups.Load()) }},
+			{"otklik_classifier_chunk_misses_total", "Text chunks tokenized because they were not cached.", func() float64 { return float64(ch.misses.Load()) }},
+			{"otklik_classifier_word_misses_total", "Words analysed (stemmed, matched) because they were not cached.", func() float64 { return float64(c.misses.Load()) }},
+			{"otklik_classifier_cache_resets_total", "Cache shards emptied because they reached their bound.", func() float64 { return float64(c.resets.Load() + ch.resets.Load()) }},
 		} {
 			// A second classifier on the same registry keeps the first one's counters.
 			_ = m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: f.name, Help: f.help}, f.get))

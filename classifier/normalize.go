@@ -191,15 +191,20 @@ type tokenizer struct {
 	b      []byte
 	intern func([]byte) (string, *wordInfo)
 	chunks *cache[*chunk]
-	// l1 is a small direct-mapped cache of chunks in front of the shared one, private to
-	// the tokenizer (one per goroutine at a time), so frequent words cost no lock and no
-	// trip through the big map.
-	l1 *[l1Size]l1Slot
+	// lookups counts chunk lookups since the last flush to chunks.lookups.
+	lookups uint64
+	// l1 is a set-associative cache of chunks in front of the shared one, private to the
+	// tokenizer (one per goroutine at a time): frequent words cost no lock and no trip
+	// through the big map.
+	l1 *[l1Buckets][l1Ways]l1Slot
 }
 
-const l1Size = 1 << 16
+const (
+	l1Buckets = 1 << 15
+	l1Ways    = 4 // a bucket is one 64-byte cache line
+)
 
-// l1Slot is 16 bytes: the whole l1 is 1 MiB.
+// l1Slot is 16 bytes: the whole l1 is 2 MiB.
 type l1Slot struct {
 	h uint64
 	e *chunk
@@ -207,16 +212,20 @@ type l1Slot struct {
 
 // chunk returns the tokens of one chunk, from the caches.
 func (z *tokenizer) chunk(key string) *chunk {
+	z.lookups++
 	h := z.chunks.hash(key)
 	if z.l1 == nil {
-		z.l1 = new([l1Size]l1Slot)
+		z.l1 = new([l1Buckets][l1Ways]l1Slot)
 	}
-	s := &z.l1[h%l1Size]
-	if s.h == h && s.e.is(key) {
-		return s.e
+	b := &z.l1[h%l1Buckets]
+	for i := range b {
+		if b[i].h == h && b[i].e != nil && b[i].e.is(key) {
+			return b[i].e
+		}
 	}
 	e := z.chunks.getHashed(h, key, z.scanChunk)
-	s.h, s.e = h, e
+	// Replace the slot chosen by the hash's high bits (a cheap pseudo-random choice).
+	b[(h>>60)%l1Ways] = l1Slot{h: h, e: e}
 	return e
 }
 
@@ -290,6 +299,10 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			sentence, dash = e.sentence, e.dash
 		}
 		i = j
+	}
+	if z.lookups >= 1024 {
+		z.chunks.lookups.Add(z.lookups)
+		z.lookups = 0
 	}
 	return z.joinSpelled(toks)
 }

@@ -59,14 +59,17 @@ const (
 type cache[V any] struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard[V]
-	hits   atomic.Uint64
-	misses atomic.Uint64
-	resets atomic.Uint64
+	// lookups counts lookups (added per text by the tokenizer); misses and resets are
+	// counted where they happen.
+	lookups atomic.Uint64
+	misses  atomic.Uint64
+	resets  atomic.Uint64
 }
 
 type cacheShard[V any] struct {
 	mu sync.RWMutex
 	m  map[string]V
+	_  [32]byte // a shard per cache line: no false sharing between cores
 }
 
 func newCache[V any]() *cache[V] {
@@ -92,8 +95,7 @@ func (c *cache[V]) getHashed(h uint64, key string, make func(string) V) V {
 	v, ok := sh.m[key]
 	sh.mu.RUnlock()
 	if ok {
-		c.hits.Add(1)
-		return v
+		return v // hits are counted by the caller, per text, not per word
 	}
 	c.misses.Add(1)
 	key = strings.Clone(key)
@@ -109,7 +111,6 @@ func (c *cache[V]) getBytes(key []byte, make func(string) V) V {
 	v, ok := sh.m[string(key)]
 	sh.mu.RUnlock()
 	if ok {
-		c.hits.Add(1)
 		return v
 	}
 	c.misses.Add(1)
