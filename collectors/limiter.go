@@ -72,18 +72,10 @@ func (l *Limiter) Reserve() time.Duration {
 // Wait blocks until a token is available or ctx is done. A token taken by a call that
 // gives up on ctx is not returned (the limiter stays conservative).
 func (l *Limiter) Wait(ctx context.Context) error {
-	d := l.Reserve()
-	if d <= 0 {
+	if !Sleep(ctx, l.Reserve()) {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return nil
 }
 
 // Pause stops handing out tokens for d: after the network answered "too many requests",
