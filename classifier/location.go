@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"bufio"
+	"slices"
 	"fmt"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 type gazEntry struct {
 	mun       int // index into gazetteer.muns; -1 for an ambiguous name
 	name      string
-	stems     []string
+	stems     [][]string // per word of the name, the stems of its case forms
 	capital   bool // must be capitalised in the text
 	weak      bool // a street or landmark: only when nothing stronger is named
 	prominent bool // the best-known place of that name
@@ -81,14 +82,70 @@ func adjectival(w string) bool {
 	return false
 }
 
-func stemsOf(s string) []string {
-	var out []string
+// stemsOf returns, for each word of a place name, the stems of its case forms: Snowball
+// does not stem a name's cases alike («балашов» → «балаш», «балашове» → «балашов»).
+func stemsOf(s string) [][]string {
+	var out [][]string
 	for _, t := range Tokenize(s, nil) {
-		if t.Kind == Word || t.Kind == Number {
-			out = append(out, Stem(t.Text))
+		if t.Kind != Word && t.Kind != Number {
+			continue
 		}
+		var st []string
+		for _, f := range caseForms(t.Text) {
+			if x := Stem(f); !slices.Contains(st, x) {
+				st = append(st, x)
+			}
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+// caseForms returns a word of a place name in its six cases (singular, or plural for
+// plural names), by its ending.
+func caseForms(w string) []string {
+	rs := []rune(w)
+	n := len(rs)
+	if n < 3 {
+		return []string{w}
+	}
+	end2, base2 := string(rs[n-2:]), string(rs[:n-2])
+	end1, base1 := string(rs[n-1:]), string(rs[:n-1])
+	with := func(base string, ends ...string) []string {
+		out := []string{w}
+		for _, e := range ends {
+			out = append(out, base+e)
+		}
+		return out
+	}
+	switch {
+	case end2 == "ый" || end2 == "ий" || end2 == "ой":
+		return with(base2, "ый", "ий", "ой", "ого", "его", "ому", "ему", "ым", "им", "ом", "ем")
+	case end2 == "ая" || end2 == "яя":
+		return with(base2, "ая", "яя", "ой", "ей", "ую", "юю")
+	case end2 == "ое" || end2 == "ее":
+		return with(base2, "ое", "ее", "ого", "его", "ому", "ему", "ым", "им", "ом", "ем")
+	case end2 == "ые" || end2 == "ие":
+		return with(base2, "ые", "ие", "ых", "их", "ым", "им", "ыми", "ими")
+	}
+	switch end1 {
+	case "а":
+		return with(base1, "ы", "и", "е", "у", "ой")
+	case "я":
+		return with(base1, "и", "е", "ю", "ей")
+	case "о", "е":
+		return with(base1, "а", "у", "ом", "е")
+	case "ы", "и":
+		return with(base1, "ах", "ам", "ов", "ей", "ами")
+	case "ь":
+		return with(base1, "и", "ью", "е")
+	case "й":
+		return with(base1, "я", "ю", "ем", "е")
+	}
+	if strings.ContainsRune("бвгджзклмнпрстфхцчшщ", rs[n-1]) {
+		return with(w, "а", "у", "ом", "е", "ым")
+	}
+	return []string{w}
 }
 
 func parseGazetteer(data string) (*gazetteer, error) {
@@ -101,7 +158,9 @@ func parseGazetteer(data string) (*gazetteer, error) {
 			return
 		}
 		g.entries = append(g.entries, e)
-		g.byStem[e.stems[0]] = append(g.byStem[e.stems[0]], len(g.entries)-1)
+		for _, s := range e.stems[0] {
+			g.byStem[s] = append(g.byStem[s], len(g.entries)-1)
+		}
 	}
 	for sc.Scan() {
 		n++
@@ -117,8 +176,11 @@ func parseGazetteer(data string) (*gazetteer, error) {
 		if head != "?" {
 			mun = len(g.muns)
 			g.muns = append(g.muns, head)
-			if strings.HasSuffix(head, " район") {
+			if adj, ok := strings.CutSuffix(head, " район"); ok {
 				add(gazEntry{mun: mun, name: head, stems: stemsOf(head)})
+				if !adjectiveDeny[adj] {
+					add(gazEntry{mun: mun, name: adj, stems: stemsOf(adj), local: true})
+				}
 			}
 		}
 		for _, raw := range strings.Split(rest, ",") {
@@ -165,6 +227,15 @@ func parseGazetteer(data string) (*gazetteer, error) {
 	return g, nil
 }
 
+// adjectiveDeny lists district adjectives that do not name the district on their own: they
+// are also streets in many towns («Советская», «Красноармейская», «Вольская» in Saratov),
+// the region («Саратовская»), or another city («Питерский»).
+var adjectiveDeny = map[string]bool{
+	"Саратовский": true, "Советский": true, "Красноармейский": true, "Вольский": true, "Пугачёвский": true,
+	"Питерский": true, "Воскресенский": true, "Романовский": true, "Фёдоровский": true, "Лысогорский": true,
+	"Калининский": true, "Петровский": true, "Екатериновский": true, "Ровенский": true,
+}
+
 // streetMarkers are words after which a place name is a street's name («ул. Энгельса»,
 // «Карла Маркса»).
 var streetMarkers = map[string]bool{
@@ -193,7 +264,7 @@ func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 			}
 			ok := true
 			for k := 1; k < len(e.stems); k++ {
-				if a.stems[i+k] != e.stems[k] {
+				if !slices.Contains(e.stems[k], a.stems[i+k]) {
 					ok = false
 					break
 				}
@@ -231,7 +302,8 @@ func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 	}
 	best := found[0]
 	for _, m := range found[1:] {
-		if m.strength > best.strength || (m.strength == best.strength && m.pos < best.pos) {
+		longer := m.pos == best.pos && len(g.entries[m.entry].stems) > len(g.entries[best.entry].stems)
+		if m.strength > best.strength || (m.strength == best.strength && (m.pos < best.pos || longer)) {
 			best = m
 		}
 	}

@@ -156,6 +156,7 @@ func readLines(r io.Reader, f func(n int, line []byte) error) error {
 
 type rawRow struct {
 	ID              any             `json:"id"`
+	PostID          string          `json:"post_id"`
 	Text            string          `json:"text"`
 	Kind            string          `json:"kind"`
 	Likes           int64           `json:"likes"`
@@ -188,7 +189,11 @@ func parseRow(set string, line []byte) (Row, bool, error) {
 	if err := json.Unmarshal(line, &x); err != nil {
 		return Row{}, false, err
 	}
-	r := Row{ID: fmt.Sprint(x.ID), Text: x.Text, Kind: otklik.Kind(x.Kind),
+	id := fmt.Sprint(x.ID)
+	if x.ID == nil {
+		id = x.PostID
+	}
+	r := Row{ID: id, Text: x.Text, Kind: otklik.Kind(x.Kind),
 		Eng:       otklik.Engagement{Likes: x.Likes, Comments: x.Comments, Reposts: x.Reposts, Views: x.Views},
 		Followers: x.AuthorFollowers}
 	switch set {
