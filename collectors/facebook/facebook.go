@@ -34,84 +34,34 @@ const (
 // Config configures the Facebook collector. Secrets come from OTKLIK_FACEBOOK_TOKEN,
 // OTKLIK_FACEBOOK_APP_SECRET and OTKLIK_FACEBOOK_VERIFY_TOKEN (or files).
 type Config struct {
-	// Enabled switches the collector on (off by default: Meta is blocked in Russia).
-	Enabled bool `yaml:"enabled" json:"enabled"`
-	// BaseURL is the Graph host ("https://graph.facebook.com/").
-	BaseURL string `yaml:"base_url" json:"base_url"`
-	// Version is the Graph API version ("v21.0").
-	Version string `yaml:"version" json:"version"`
-	// Token is a page access token (or a system-user token with pages_read_engagement).
-	Token collectors.Secret `yaml:"-" json:"token"`
-	// AppSecret signs webhook deliveries (X-Hub-Signature-256).
-	AppSecret collectors.Secret `yaml:"-" json:"app_secret"`
-	// VerifyToken is the token typed in the webhook subscription.
-	VerifyToken collectors.Secret `yaml:"-" json:"verify_token"`
+	graph.AppConfig `yaml:",inline"`
+
 	// Pages lists the ids of monitored pages.
 	Pages []string `yaml:"pages" json:"pages"`
-	// Interval is how often each page is polled (5 min by default).
-	Interval time.Duration `yaml:"interval" json:"interval"`
-	// RequestsPerSecond paces the token (0.5 by default: 1,800 calls an hour).
-	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second"`
-	// Watch is how long posts are re-checked for edits, deletions and comments (72 h).
-	Watch time.Duration `yaml:"watch" json:"watch"`
-	// Backfill is how far back the first poll collects (24 h).
-	Backfill time.Duration `yaml:"backfill" json:"backfill"`
 }
 
 // DefaultConfig returns the defaults (disabled).
-func DefaultConfig() Config {
-	return Config{BaseURL: graph.DefaultBaseURL, Version: graph.DefaultVersion, Interval: 5 * time.Minute,
-		RequestsPerSecond: 0.5, Watch: 72 * time.Hour, Backfill: 24 * time.Hour}
-}
+func DefaultConfig() Config { return Config{AppConfig: graph.DefaultAppConfig()} }
 
 // SetDefaults fills zero fields.
-func (c *Config) SetDefaults() {
-	d := DefaultConfig()
-	if c.BaseURL == "" {
-		c.BaseURL = d.BaseURL
-	}
-	if c.Version == "" {
-		c.Version = d.Version
-	}
-	if c.Interval == 0 {
-		c.Interval = d.Interval
-	}
-	if c.RequestsPerSecond == 0 {
-		c.RequestsPerSecond = d.RequestsPerSecond
-	}
-	if c.Watch == 0 {
-		c.Watch = d.Watch
-	}
-	if c.Backfill == 0 {
-		c.Backfill = d.Backfill
-	}
-}
+func (c *Config) SetDefaults() { c.AppConfig.SetDefaults() }
 
 // Validate reports every problem at once; a disabled config is always valid.
 func (c Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	var errs []error
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || c.BaseURL[len(c.BaseURL)-1] != '/' {
-		errs = append(errs, fmt.Errorf("facebook: base_url %q must be an http(s) URL ending in /", c.BaseURL))
-	}
+	errs := c.Problems("facebook")
 	if len(c.Pages) > 0 && c.Token == "" {
 		errs = append(errs, errors.New("facebook: pages are configured but the token is empty (OTKLIK_FACEBOOK_TOKEN)"))
 	}
 	if len(c.Pages) == 0 && c.AppSecret == "" {
 		errs = append(errs, errors.New("facebook: enabled with neither pages to poll nor a webhook app secret"))
 	}
-	if (c.AppSecret == "") != (c.VerifyToken == "") {
-		errs = append(errs, errors.New("facebook: the webhook needs both the app secret and the verify token"))
-	}
 	for _, p := range c.Pages {
 		if _, err := strconv.ParseUint(p, 10, 64); err != nil {
 			errs = append(errs, fmt.Errorf("facebook: page id %q is not numeric", p))
 		}
-	}
-	if c.Interval <= 0 || c.Watch <= 0 || c.Backfill <= 0 || c.RequestsPerSecond < 0 {
-		errs = append(errs, errors.New("facebook: interval, watch and backfill must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -138,7 +88,7 @@ func New(cfg Config, opts ...Option) (*Facebook, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &Facebook{cfg: cfg, now: time.Now, client: graph.NewClient(cfg.BaseURL, cfg.Version, cfg.Token, cfg.RequestsPerSecond)}
+	f := &Facebook{cfg: cfg, now: time.Now, client: cfg.Client()}
 	for _, o := range opts {
 		o(f)
 	}

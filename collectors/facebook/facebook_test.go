@@ -78,8 +78,7 @@ func newTest(t *testing.T) (*fakeGraph, *Facebook, *time.Time) {
 	f := &fakeGraph{t: t, comments: map[string][]fbComment{}}
 	srv := collectortest.Server(t, f)
 	now := time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)
-	fb, err := New(Config{Enabled: true, BaseURL: srv.URL + "/", Token: "page-token", Pages: []string{"1047"},
-		RequestsPerSecond: 1000}, WithClock(func() time.Time { return now }))
+	fb, err := New(Config{AppConfig: graph.AppConfig{Enabled: true, BaseURL: srv.URL + "/", Token: "page-token", RequestsPerSecond: 1000}, Pages: []string{"1047"}}, WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +229,7 @@ func asRate(err error, target **collectors.RateLimitError) bool {
 }
 
 func TestWebhook(t *testing.T) {
-	fb, err := New(Config{Enabled: true, AppSecret: "app-secret", VerifyToken: "verify-me"})
+	fb, err := New(Config{AppConfig: graph.AppConfig{Enabled: true, AppSecret: "app-secret", VerifyToken: "verify-me"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +271,7 @@ func TestWebhook(t *testing.T) {
 	if got := describe(sink.Publications()); got != "comment:842211334455667_1203→842211334455667_1202 comment:842211334455667_1201(deleted)" {
 		t.Fatalf("webhook publications: %s", got)
 	}
-	if _, err := New(Config{Enabled: true, AppSecret: "x"}); err == nil {
+	if _, err := New(Config{AppConfig: graph.AppConfig{Enabled: true, AppSecret: "x"}}); err == nil {
 		t.Error("app secret without verify token accepted")
 	}
 	disabled, _ := New(Config{})

@@ -151,3 +151,36 @@ func TestParseDelivery(t *testing.T) {
 		t.Errorf("client %+v", c)
 	}
 }
+
+func TestAppConfig(t *testing.T) {
+	var c AppConfig
+	c.SetDefaults()
+	if c != DefaultAppConfig() || c.Enabled {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if errs := c.Problems("facebook"); len(errs) != 0 {
+		t.Fatalf("defaults: %v", errs)
+	}
+	for _, tt := range []struct {
+		mut  func(*AppConfig)
+		want string
+	}{
+		{func(c *AppConfig) { c.BaseURL = "ftp://graph/" }, `facebook: base_url "ftp://graph/" must be an http(s) URL ending in /`},
+		{func(c *AppConfig) { c.BaseURL = "https://graph.facebook.com" }, `facebook: base_url "https://graph.facebook.com" must be`},
+		{func(c *AppConfig) { c.AppSecret = "s" }, "facebook: the webhook needs both the app secret and the verify token"},
+		{func(c *AppConfig) { c.VerifyToken = "v" }, "facebook: the webhook needs both"},
+		{func(c *AppConfig) { c.Watch = -time.Hour }, "facebook: interval, watch and backfill must be positive"},
+		{func(c *AppConfig) { c.RequestsPerSecond = -1 }, "facebook: interval, watch and backfill must be positive"},
+	} {
+		c := DefaultAppConfig()
+		tt.mut(&c)
+		if errs := c.Problems("facebook"); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tt.want) {
+			t.Errorf("%+v: %v, want %q…", c, errs, tt.want)
+		}
+	}
+	c = DefaultAppConfig()
+	c.Token, c.RequestsPerSecond = "t", 2
+	if cl := c.Client(); cl.BaseURL != DefaultBaseURL || cl.Version != DefaultVersion || cl.Token != "t" || cl.Limiter == nil {
+		t.Errorf("client %+v", cl)
+	}
+}

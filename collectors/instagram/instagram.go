@@ -39,75 +39,28 @@ const MaxHashtags = 30
 // Config configures the collector. Secrets come from OTKLIK_INSTAGRAM_TOKEN,
 // OTKLIK_INSTAGRAM_APP_SECRET and OTKLIK_INSTAGRAM_VERIFY_TOKEN (or files).
 type Config struct {
-	// Enabled switches the collector on (off by default).
-	Enabled bool `yaml:"enabled" json:"enabled"`
-	// BaseURL is the Graph host ("https://graph.facebook.com/").
-	BaseURL string `yaml:"base_url" json:"base_url"`
-	// Version is the Graph API version ("v21.0").
-	Version string `yaml:"version" json:"version"`
-	// Token is a token with instagram_basic, instagram_manage_comments and pages_read_engagement.
-	Token collectors.Secret `yaml:"-" json:"token"`
-	// AppSecret signs webhook deliveries (X-Hub-Signature-256).
-	AppSecret collectors.Secret `yaml:"-" json:"app_secret"`
-	// VerifyToken is the token typed in the webhook subscription.
-	VerifyToken collectors.Secret `yaml:"-" json:"verify_token"`
+	graph.AppConfig `yaml:",inline"`
+
 	// UserID is the Instagram professional account id (ig-user-id).
 	UserID string `yaml:"user_id" json:"user_id"`
 	// Hashtags lists hashtags (without #) whose recent media are collected; ≤ 30.
 	Hashtags []string `yaml:"hashtags" json:"hashtags"`
-	// Interval is how often each source is polled (5 min by default).
-	Interval time.Duration `yaml:"interval" json:"interval"`
-	// RequestsPerSecond paces the token (0.5 by default).
-	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second"`
-	// Watch is how long media are re-checked for new comments (72 h).
-	Watch time.Duration `yaml:"watch" json:"watch"`
-	// Backfill is how far back the first poll collects (24 h).
-	Backfill time.Duration `yaml:"backfill" json:"backfill"`
 }
 
 // DefaultConfig returns the defaults (disabled).
-func DefaultConfig() Config {
-	return Config{BaseURL: graph.DefaultBaseURL, Version: graph.DefaultVersion, Interval: 5 * time.Minute,
-		RequestsPerSecond: 0.5, Watch: 72 * time.Hour, Backfill: 24 * time.Hour}
-}
+func DefaultConfig() Config { return Config{AppConfig: graph.DefaultAppConfig()} }
 
 // SetDefaults fills zero fields.
-func (c *Config) SetDefaults() {
-	d := DefaultConfig()
-	if c.BaseURL == "" {
-		c.BaseURL = d.BaseURL
-	}
-	if c.Version == "" {
-		c.Version = d.Version
-	}
-	if c.Interval == 0 {
-		c.Interval = d.Interval
-	}
-	if c.RequestsPerSecond == 0 {
-		c.RequestsPerSecond = d.RequestsPerSecond
-	}
-	if c.Watch == 0 {
-		c.Watch = d.Watch
-	}
-	if c.Backfill == 0 {
-		c.Backfill = d.Backfill
-	}
-}
+func (c *Config) SetDefaults() { c.AppConfig.SetDefaults() }
 
 // Validate reports every problem; a disabled config is valid.
 func (c Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	var errs []error
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(c.BaseURL, "/") {
-		errs = append(errs, fmt.Errorf("instagram: base_url %q must be an http(s) URL ending in /", c.BaseURL))
-	}
+	errs := c.Problems("instagram")
 	if c.UserID == "" || c.Token == "" {
 		errs = append(errs, errors.New("instagram: enabled without user_id or token (OTKLIK_INSTAGRAM_TOKEN)"))
-	}
-	if (c.AppSecret == "") != (c.VerifyToken == "") {
-		errs = append(errs, errors.New("instagram: the webhook needs both the app secret and the verify token"))
 	}
 	if len(c.Hashtags) > MaxHashtags {
 		errs = append(errs, fmt.Errorf("instagram: %d hashtags, Instagram allows %d unique hashtags per 7 days", len(c.Hashtags), MaxHashtags))
@@ -119,9 +72,6 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("instagram: bad or repeated hashtag %q", h))
 		}
 		seen[k] = true
-	}
-	if c.Interval <= 0 || c.Watch <= 0 || c.Backfill <= 0 || c.RequestsPerSecond < 0 {
-		errs = append(errs, errors.New("instagram: interval, watch and backfill must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -148,7 +98,7 @@ func New(cfg Config, opts ...Option) (*Instagram, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Instagram{cfg: cfg, now: time.Now, client: graph.NewClient(cfg.BaseURL, cfg.Version, cfg.Token, cfg.RequestsPerSecond)}
+	in := &Instagram{cfg: cfg, now: time.Now, client: cfg.Client()}
 	for _, o := range opts {
 		o(in)
 	}

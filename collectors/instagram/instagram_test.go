@@ -58,8 +58,7 @@ func setup(t *testing.T, hashtags ...string) (*replay, *Instagram) {
 	}}
 	srv := collectortest.Server(t, r)
 	now := time.Date(2025, 11, 29, 9, 0, 0, 0, time.UTC)
-	in, err := New(Config{Enabled: true, BaseURL: srv.URL + "/", Token: "ig-token", UserID: "17841405822304914",
-		Hashtags: hashtags, RequestsPerSecond: 1000}, WithClock(func() time.Time { return now }))
+	in, err := New(Config{AppConfig: graph.AppConfig{Enabled: true, BaseURL: srv.URL + "/", Token: "ig-token", RequestsPerSecond: 1000}, UserID: "17841405822304914", Hashtags: hashtags}, WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestWebhookAndConfig(t *testing.T) {
-	in, err := New(Config{Enabled: true, Token: "t", UserID: "1", AppSecret: "sec", VerifyToken: "v"})
+	in, err := New(Config{AppConfig: graph.AppConfig{Enabled: true, Token: "t", AppSecret: "sec", VerifyToken: "v"}, UserID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +147,12 @@ func TestWebhookAndConfig(t *testing.T) {
 	for i := range many {
 		many[i] = "tag" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 	}
+	on := graph.AppConfig{Enabled: true, Token: "t"}
 	for i, c := range []Config{
-		{Enabled: true, Token: "t"},
-		{Enabled: true, Token: "t", UserID: "1", Hashtags: many},
-		{Enabled: true, Token: "t", UserID: "1", Hashtags: []string{"a", "#A"}},
-		{Enabled: true, Token: "t", UserID: "1", AppSecret: "x"},
+		{AppConfig: on},
+		{AppConfig: on, UserID: "1", Hashtags: many},
+		{AppConfig: on, UserID: "1", Hashtags: []string{"a", "#A"}},
+		{AppConfig: graph.AppConfig{Enabled: true, Token: "t", AppSecret: "x"}, UserID: "1"},
 	} {
 		if _, err := New(c); err == nil {
 			t.Errorf("config %d accepted", i)

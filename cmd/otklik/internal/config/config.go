@@ -333,8 +333,15 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if f.Anonymous && slices.Contains(strings.Split(opts, ","), "inline") {
+			// An embedded `yaml:",inline"` struct's keys belong to the enclosing section.
+			if err := applyEnv(v.Field(i), prefix, getenv); err != nil {
+				return err
+			}
 			continue
 		}
 		if tag == "" {

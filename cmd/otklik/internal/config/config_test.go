@@ -103,6 +103,22 @@ func TestEnvironmentOverrides(t *testing.T) {
 	}
 }
 
+// Sections that embed shared settings with `yaml:",inline"` (facebook and instagram embed
+// graph.AppConfig) keep the variables named after their YAML path.
+func TestEnvironmentOverridesInlineSettings(t *testing.T) {
+	c, err := Load("", env(map[string]string{
+		"OTKLIK_FACEBOOK_ENABLED": "true", "OTKLIK_FACEBOOK_PAGES": "1047", "OTKLIK_FACEBOOK_TOKEN": "fb-token",
+		"OTKLIK_FACEBOOK_INTERVAL": "7m", "OTKLIK_INSTAGRAM_REQUESTS_PER_SECOND": "0.25", "OTKLIK_INSTAGRAM_VERSION": "v22.0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Facebook.Enabled || !slices.Equal(c.Facebook.Pages, []string{"1047"}) || c.Facebook.Token.Reveal() != "fb-token" ||
+		c.Facebook.Interval != 7*time.Minute || c.Instagram.RequestsPerSecond != 0.25 || c.Instagram.Version != "v22.0" {
+		t.Fatalf("overrides not applied: %+v %+v", c.Facebook, c.Instagram)
+	}
+}
+
 // keys lists the mapping-key paths of a YAML document (descending into the first
 // element of lists).
 func keys(n *yaml.Node, prefix string, out map[string]bool) {
