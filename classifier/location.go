@@ -2,8 +2,8 @@ package classifier
 
 import (
 	"bufio"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/otklik/otklik"
@@ -14,12 +14,12 @@ type gazEntry struct {
 	mun       int // index into gazetteer.muns; -1 for an ambiguous name
 	name      string
 	stems     [][]string // per word of the name, the stems of its case forms
-	capital   bool // must be capitalised in the text
-	weak      bool // a street or landmark: only when nothing stronger is named
-	prominent bool // the best-known place of that name
-	local     bool // a city neighbourhood (not in OKTMO)
-	noun      bool // a one-word noun ending in a consonant: adjective forms do not match
-	city      bool // the bare name of Saratov: yields to any other place named
+	capital   bool       // must be capitalised in the text
+	weak      bool       // a street or landmark: only when nothing stronger is named
+	prominent bool       // the best-known place of that name
+	local     bool       // a city neighbourhood (not in OKTMO)
+	noun      bool       // a one-word noun ending in a consonant: adjective forms do not match
+	city      bool       // the bare name of Saratov: yields to any other place named
 }
 
 // gazetteer is the parsed data/gazetteer.txt.

@@ -171,6 +171,8 @@ func lookalike(r rune) (rune, bool) {
 		return 'б', true
 	case '4':
 		return 'ч', true
+	case '1':
+		return 'и', true
 	case '@':
 		return 'а', true
 	}
@@ -193,6 +195,8 @@ type tokenizer struct {
 	chunks *cache[*chunk]
 	// lookups counts chunk lookups since the last flush to chunks.lookups.
 	lookups uint64
+	// alt is set by makeWord to the masked spelling of a word written with '@'.
+	alt string
 	// l1 is a set-associative cache of chunks in front of the shared one, private to the
 	// tokenizer (one per goroutine at a time): frequent words cost no lock and no trip
 	// through the big map.
@@ -403,10 +407,17 @@ func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, 
 				z.piece = append(z.piece, r3)
 				q += n3
 			}
+			z.alt = ""
 			if t, ok := z.makeWord(z.piece); ok {
 				t.SentenceStart, t.Dash = sentence, dash
 				toks = append(toks, t)
 				sentence, dash = false, false
+				if z.alt != "" {
+					if a, ok := z.makeWord([]rune(z.alt)); ok {
+						a.Kind = Joined // an alternative spelling, for point 16 only
+						toks = append(toks, a)
+					}
+				}
 			}
 			p = q
 		}
@@ -559,7 +570,7 @@ func (z *tokenizer) makeWord(piece []rune) (Token, bool) {
 		case fold && (r < 0x80 || r == '@'):
 			// A digit is a look-alike only right before a letter («3аебали», «6ля»), not in
 			// «мамы64» or «2д».
-			if r >= '0' && r <= '9' && (!foldDigits || i+1 == len(piece) || !unicode.IsLetter(piece[i+1])) {
+			if r >= '0' && r <= '9' && (!foldDigits || i+1 == len(piece) || !(unicode.IsLetter(piece[i+1]) || maskRune(piece[i+1]))) {
 				break
 			}
 			if c, ok := lookalike(r); ok {
@@ -585,6 +596,10 @@ func (z *tokenizer) makeWord(piece []rune) (Token, bool) {
 		t.Text, t.wi = z.intern(z.b)
 	} else {
 		t.Text = string(z.b)
+	}
+	if fold && slices.Contains(piece, '@') {
+		// «бл@ть»: '@' reads as «а» in the word, but for point 16 it is also a mask.
+		z.alt = strings.ReplaceAll(string(piece), "@", "*")
 	}
 	return t, true
 }

@@ -143,6 +143,11 @@ func globMatch(w, s []rune, i, j, seen int) bool {
 	}
 	if w[i] == '*' {
 		for k := 1; k <= 5 && j+k <= len(s); k++ {
+			if j+k == len(s) && i+1 < len(w) {
+				// A star may end the stem only at the end of the word: «пи*дец» must not
+				// read as «пидор» + «ец».
+				break
+			}
 			if globMatch(w, s, i+1, j+k, seen) {
 				return true
 			}

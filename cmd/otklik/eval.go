@@ -14,11 +14,13 @@ import (
 
 // evalCmd evaluates the classifier on the labelled sets and prints a table per set.
 func evalCmd(_ context.Context, c *cli, args []string) error {
-	fs := newFlags(c, "eval", "eval [--shared DIR] [--set NAME[,NAME…]] [--model FILE | --no-model] [--errors N]")
+	fs := newFlags(c, "eval", "eval [--shared DIR] [--set NAME[,NAME…]] [--model FILE | --no-model] [--no-toxic-model | --toxic-threshold P] [--errors N]")
 	shared := fs.String("shared", "", "shared directory (default: $OTKLIK_SHARED, ../shared from the working directory, then ../shared next to the repository root)")
 	sets := fs.String("set", strings.Join(eval.SetNames, ","), "sets to evaluate: "+strings.Join(eval.SetNames, ", "))
 	model := fs.String("model", "", "topic model written by otklik train (default: the embedded one, if any)")
 	noModel := fs.Bool("no-model", false, "dictionaries only, no topic model")
+	noToxic := fs.Bool("no-toxic-model", false, "point-16 lexicon only, no toxic model")
+	toxicTh := fs.Float64("toxic-threshold", 0, "override the toxic model's threshold (0..1)")
 	nerr := fs.Int("errors", 0, "print up to N misclassified rows per field")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -41,6 +43,7 @@ func evalCmd(_ context.Context, c *cli, args []string) error {
 	}
 	cfg := classifier.DefaultConfig()
 	cfg.ModelPath, cfg.NoModel = *model, *noModel
+	cfg.NoToxicModel, cfg.ToxicThreshold = *noToxic, *toxicTh
 	cl, err := classifier.New(cfg)
 	if err != nil {
 		return err
