@@ -90,7 +90,9 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 			}
 		}
 	}
-	if strings.IndexByte(w, '*') >= 0 && len(m.masks) > 0 {
+	// Masked words: at most 4 star runs and 30 letters, which keeps the backtracking of
+	// globMatch small.
+	if n := strings.Count(w, "*"); n > 0 && n <= 4 && len(m.masks) > 0 && utf8.RuneCountInString(w) <= 30 {
 		rs := []rune(w)
 		for _, s := range m.masks {
 			if globMatch(rs, s, 0, 0, 0) {
