@@ -40,7 +40,11 @@ import (
 // here (_index_template, _bulk, _search with track_total_hits, _mget, _alias, the
 // stemmer and stop filters) is common to both.
 //
-// Tested with OpenSearch 2.19 and Elasticsearch 8.19 (see the integration tests).
+// Tested (index/elastic_integration_test.go, pipeline/kafkabus integration tests) with
+// OpenSearch 2.19.6, everything including the Russian analysis, and Elasticsearch
+// 8.19.21 as deployments/services/up.sh assembles it from Maven Central jars: without
+// the analysis-common module, so there with Analyzer "standard" and the Russian-analysis
+// cases skipped; a full Elasticsearch 8 distribution bundles the module.
 type Elastic struct {
 	cfg    ElasticConfig
 	log    *slog.Logger

@@ -9,8 +9,9 @@
 // Migrate creates topics idempotently. The consumer lag of the groups of open consumers
 // is exported per partition as otklik_consumer_lag{group,topic,partition}.
 //
-// Tested against Apache Kafka 4.1 (KRaft, single broker) and, in unit tests, against
-// franz-go's kfake in-process broker.
+// Tested against Apache Kafka 4.1.1 (KRaft, single broker, deployments/services/up.sh),
+// including a broker restart under load, and, in unit tests, against franz-go's kfake
+// in-process broker.
 package kafkabus
 
 import (
