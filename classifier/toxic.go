@@ -50,8 +50,11 @@ type rootRule struct {
 
 // wordMatcher matches single normalised words against one kind of lexicon entry.
 type wordMatcher struct {
-	words    map[string]string
-	starts   []string
+	words  map[string]string
+	starts []string
+	// byFirst indexes starts by their first two bytes (one Cyrillic letter), built by
+	// index(); a word is only compared with the starts that share its first letter.
+	byFirst  map[string][]string
 	anys     []string
 	prefixed []rootRule
 	masks    [][]rune
@@ -59,6 +62,18 @@ type wordMatcher struct {
 }
 
 func newWordMatcher() *wordMatcher { return &wordMatcher{words: map[string]string{}} }
+
+// index builds byFirst (every start is at least two bytes long).
+func (m *wordMatcher) index() {
+	m.byFirst = map[string][]string{}
+	for _, s := range m.starts {
+		if len(s) < 2 {
+			m.byFirst = nil
+			return
+		}
+		m.byFirst[s[:2]] = append(m.byFirst[s[:2]], s)
+	}
+}
 
 // match returns the lexicon term w matches, or "".
 func (m *wordMatcher) match(w string, prefixes []string) string {
@@ -70,7 +85,11 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 	if t, ok := m.words[w]; ok {
 		return t
 	}
-	for _, s := range m.starts {
+	starts := m.starts
+	if m.byFirst != nil && len(w) >= 2 {
+		starts = m.byFirst[w[:2]]
+	}
+	for _, s := range starts {
 		if strings.HasPrefix(w, s) {
 			return s
 		}
@@ -304,6 +323,8 @@ func parseToxic(data string) (*toxicLexicon, error) {
 			return nil, fmt.Errorf("toxic.txt:%d: unknown mode %q", n, mode)
 		}
 	}
+	lx.obscene.index()
+	lx.insult.index()
 	if len(lx.obscene.words)+len(lx.obscene.starts) == 0 || len(lx.threatWords) == 0 {
 		return nil, fmt.Errorf("toxic.txt: lexicon is empty")
 	}

@@ -75,7 +75,7 @@ type cacheShard[V any] struct {
 func newCache[V any]() *cache[V] {
 	c := &cache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]V, 256)
+		c.shards[i].m = make(map[string]V, 1024)
 	}
 	return c
 }
