@@ -796,18 +796,26 @@ func (e *Elastic) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Drop deletes every index of the alias and the index template: all documents are lost.
+// Drop deletes every index behind the alias and the index template: all documents are
+// lost.
 // It is for tests and otklik bench, which work on aliases of their own.
 func (e *Elastic) Drop(ctx context.Context) error {
-	res, err := e.es.Indices.Delete([]string{e.cfg.Alias + "-*"}, e.es.Indices.Delete.WithContext(ctx))
+	// By name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name).
+	names, err := e.indices(ctx)
 	if err != nil {
 		return fmt.Errorf("elastic: drop: %w", err)
 	}
-	drain(res)
-	if res.IsError() && res.StatusCode != http.StatusNotFound {
-		return fmt.Errorf("elastic: drop: HTTP %d", res.StatusCode)
+	if len(names) > 0 {
+		res, err := e.es.Indices.Delete(names, e.es.Indices.Delete.WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("elastic: drop: %w", err)
+		}
+		drain(res)
+		if res.IsError() && res.StatusCode != http.StatusNotFound {
+			return fmt.Errorf("elastic: drop: HTTP %d", res.StatusCode)
+		}
 	}
-	res, err = e.es.Indices.DeleteIndexTemplate(e.cfg.Alias, e.es.Indices.DeleteIndexTemplate.WithContext(ctx))
+	res, err := e.es.Indices.DeleteIndexTemplate(e.cfg.Alias, e.es.Indices.DeleteIndexTemplate.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("elastic: drop template: %w", err)
 	}

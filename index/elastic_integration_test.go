@@ -60,7 +60,9 @@ func newElasticForTest(t *testing.T, url string, reg prometheus.Registerer) *Ela
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		e.Drop(ctx)
+		if err := e.Drop(ctx); err != nil {
+			t.Errorf("Drop: %v", err)
+		}
 		e.Close()
 	})
 	return e
