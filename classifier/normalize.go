@@ -321,6 +321,7 @@ type chunk struct {
 	key            string
 	toks           []Token
 	sentence, dash bool
+	one            [1]Token
 }
 
 // is reports whether the chunk's key is k.
@@ -336,7 +337,14 @@ func (e *chunk) is(k string) bool {
 
 func (z *tokenizer) scanChunk(s string) *chunk {
 	toks, sentence, dash := z.scan(s, nil, false, false)
-	e := &chunk{key: s, klen: len(s), toks: slices.Clip(toks), sentence: sentence, dash: dash}
+	e := &chunk{key: s, klen: len(s), sentence: sentence, dash: dash}
+	if len(toks) == 1 {
+		// Most chunks are one word: keep its token in the same allocation.
+		e.one[0] = toks[0]
+		e.toks = e.one[:]
+	} else {
+		e.toks = slices.Clip(toks)
+	}
 	copy(e.short[:], s)
 	return e
 }

@@ -49,8 +49,10 @@ type termHit struct {
 }
 
 const (
-	cacheShards      = 64
-	cacheShardMaxLen = 8192 // per shard: about 500k entries in all before a shard is reset
+	cacheShards = 64
+	// cacheShardMaxLen bounds each shard: 64 × 4096 ≈ 262k words and as many chunks, a
+	// few times the vocabulary of the 11k-comment toxic set, and about 100 MiB at worst.
+	cacheShardMaxLen = 4096
 )
 
 // cache is a concurrency-safe, bounded cache keyed by strings (looked up without

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -92,6 +93,12 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	if *workers < 1 {
 		*workers = 1
+	}
+	if c.getenv("GOGC") == "" && c.getenv("GOMEMLIMIT") == "" {
+		// A batch run: collect garbage rarely, but stay within the 200 MiB budget (the
+		// caches are most of the live heap, and they are bounded).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(150 << 20))
 	}
 
 	jobs := make(chan *classifyBatch, *workers*2)
