@@ -52,6 +52,7 @@ func benchCmd(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&batch.Linger, "linger", batch.Linger, "stage batch linger")
 	ecfg := index.DefaultElasticConfig()
 	fs.DurationVar(&ecfg.RefreshInterval, "refresh", ecfg.RefreshInterval, "refresh interval of the bench indices")
+	fs.StringVar(&ecfg.Analyzer, "analyzer", envOr(c, "OTKLIK_ELASTIC_ANALYZER", ecfg.Analyzer), "text `analyzer`: russian, or standard for a server without the analysis-common module (env OTKLIK_ELASTIC_ANALYZER)")
 	fs.IntVar(&ecfg.BulkWorkers, "bulk-workers", ecfg.BulkWorkers, "concurrent bulk requests per Index call (and BulkIndexer workers in (a))")
 	fs.IntVar(&ecfg.BulkDocs, "bulk-docs", ecfg.BulkDocs, "documents per bulk request of the pipeline")
 	fs.BoolVar(&o.keep, "keep", false, "keep the bench topics and indices")

@@ -26,6 +26,7 @@ func migrateCmd(ctx context.Context, c *cli, args []string) error {
 	elastic := fs.String("elastic", c.getenv("OTKLIK_ELASTIC_URLS"), "search engine `URLs`, comma-separated (env OTKLIK_ELASTIC_URLS); empty: skip the engine")
 	fs.StringVar(&ecfg.Alias, "alias", envOr(c, "OTKLIK_ELASTIC_ALIAS", ecfg.Alias), "read `alias` and prefix of the monthly indices (env OTKLIK_ELASTIC_ALIAS)")
 	fs.IntVar(&ecfg.Replicas, "replicas", ecfg.Replicas, "replicas of each monthly index")
+	fs.StringVar(&ecfg.Analyzer, "analyzer", envOr(c, "OTKLIK_ELASTIC_ANALYZER", ecfg.Analyzer), "text `analyzer`: russian, or standard for a server without the analysis-common module (env OTKLIK_ELASTIC_ANALYZER)")
 	fs.IntVar(&kcfg.Partitions, "partitions", kcfg.Partitions, "partitions of each topic")
 	fs.IntVar(&kcfg.ReplicationFactor, "replication-factor", kcfg.ReplicationFactor, "replication factor of each topic")
 	fs.DurationVar(&kcfg.Retention, "retention", kcfg.Retention, "retention of the pipeline topics")
