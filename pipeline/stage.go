@@ -126,7 +126,7 @@ func (l *loop) run(ctx context.Context) error {
 	for {
 		msgs, err := l.fetch(ctx)
 		if len(msgs) > 0 {
-			drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.DrainTimeout)
+			drain, cancel := drainContext(ctx, l.cfg.DrainTimeout)
 			herr := l.handleAndCommit(ctx, drain, msgs)
 			cancel()
 			if herr != nil {
@@ -139,6 +139,21 @@ func (l *loop) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("%s: fetch: %w", l.stage, err)
 		}
+	}
+}
+
+// drainContext returns a context that lives on after ctx is done, for timeout more: a
+// batch in hand is retried for as long as the stage runs (an outage of the bus or the
+// index may last), and finished within the drain timeout once the stage is stopping.
+func drainContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	drain, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(timeout, cancel)
+		context.AfterFunc(drain, func() { t.Stop() })
+	})
+	return drain, func() {
+		stop()
+		cancel()
 	}
 }
 

@@ -264,3 +264,65 @@ func TestDeletionKeepsStoredText(t *testing.T) {
 		t.Fatalf("deletion of an unknown publication not recorded: %+v %v", got, err)
 	}
 }
+
+// timedIndexer fails every call until a moment has passed.
+type timedIndexer struct {
+	until time.Time
+	inner pipeline.Indexer
+}
+
+func (x *timedIndexer) Index(ctx context.Context, docs []otklik.Publication) (map[string]error, error) {
+	if time.Now().Before(x.until) {
+		return nil, errors.New("engine unavailable")
+	}
+	return x.inner.Index(ctx, docs)
+}
+
+// An outage longer than the drain timeout does not stop a running stage: the drain
+// timeout only bounds the last batch at shutdown.
+func TestOutageLongerThanDrainTimeout(t *testing.T) {
+	dir := t.TempDir()
+	bus, err := diskbus.Open(filepath.Join(dir, "bus"), diskbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	ix, err := index.OpenBleve(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	m, _ := pipeline.NewMetrics(prometheus.NewRegistry())
+	topics := pipeline.DefaultTopics()
+	batch := pipeline.DefaultBatchConfig()
+	batch.Linger, batch.RetryMin, batch.RetryMax, batch.DrainTimeout = time.Millisecond, 10*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond
+	is, err := pipeline.NewIndexStage(bus, "i", topics, batch, &timedIndexer{until: time.Now().Add(500 * time.Millisecond), inner: ix}, m,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "1", Text: "т", Class: &otklik.Classification{Topic: "other"}}
+	p.Validate()
+	msg, _ := pipeline.EncodePublication(topics.Classified, &p)
+	bus.Produce(context.Background(), msg)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- is.Run(ctx) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, _ := bus.Committed("i", topics.Classified); c == 1 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the stage ended during the outage: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not indexed after the outage")
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
