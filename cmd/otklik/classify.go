@@ -25,6 +25,7 @@ import (
 // (engagement, author) are accepted.
 type classifyIn struct {
 	ID              json.RawMessage    `json:"id"`
+	PostID          json.RawMessage    `json:"post_id"`
 	Text            *string            `json:"text"`
 	Network         string             `json:"network"`
 	Kind            otklik.Kind        `json:"kind"`
@@ -204,7 +205,11 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 			continue
 		}
 		if len(in.ID) == 0 || string(in.ID) == "null" {
-			b.errs = append(b.errs, fmt.Sprintf("otklik classify: line %d: no \"id\" field", n))
+			// An otklik.Publication without its id (e.g. the demo corpus): its post id.
+			in.ID = in.PostID
+		}
+		if len(in.ID) == 0 || string(in.ID) == "null" {
+			b.errs = append(b.errs, fmt.Sprintf("otklik classify: line %d: no \"id\" (or \"post_id\") field", n))
 			continue
 		}
 		p := otklik.Publication{Text: *in.Text, Kind: in.Kind, Network: otklik.Network(in.Network),

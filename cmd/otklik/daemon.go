@@ -57,15 +57,13 @@ type daemon struct {
 	engine  engine       // nil when this process neither indexes nor serves search
 	metrics *pipeline.Metrics
 
-	classify *pipeline.ClassifyStage
-	indexer  *pipeline.IndexStage
-	cases    *cases.Service
-	// casesMigrate creates the cases indices of a search engine (nil for the embedded store).
-	casesMigrate func(context.Context) error
-	poller       *occollectors.Poller
-	positions    *occollectors.BoltPositions
-	targets      []occollectors.Target
-	tracker      *agencies.Tracker
+	classify  *pipeline.ClassifyStage
+	indexer   *pipeline.IndexStage
+	cases     *cases.Service
+	poller    *occollectors.Poller
+	positions *occollectors.BoltPositions
+	targets   []occollectors.Target
+	tracker   *agencies.Tracker
 	// push are the long-running push collectors (VK Streaming).
 	push    []func(context.Context) error
 	mux     *http.ServeMux
@@ -179,14 +177,10 @@ func (d *daemon) openCases() error {
 	var store cases.Store
 	if d.cfg.Index == config.Elastic {
 		// With a search engine, cases are projected there, next to the publications.
-		ec := esstore.Config{URLs: d.cfg.Elastic.URLs, Username: d.cfg.Elastic.Username, Password: d.cfg.Elastic.Password,
-			Index: d.cfg.Elastic.Alias + "-cases"}
-		ec.SetDefaults()
-		es, err := esstore.New(ec)
+		es, err := esstore.New(casesStoreConfig(d.cfg.Elastic))
 		if err != nil {
 			return fmt.Errorf("cases store: %w", err)
 		}
-		d.casesMigrate = es.Migrate
 		store = es
 	} else {
 		bs, err := cases.OpenBoltStore(filepath.Join(d.cfg.DataDir, "cases"))
@@ -374,6 +368,11 @@ func (d *daemon) run(ctx context.Context) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 
+	// Production servers get their topics, templates and indices before the stages use
+	// them (idempotent; a server still starting only delays the stages).
+	if m := newMigration(d.cfg); len(m.brokers)+len(m.urls) > 0 {
+		_ = d.retry(ctx, "migration", func(ctx context.Context) error { return m.run(ctx, d.logger, nil) })
+	}
 	failed := make(chan error, 8)
 	stageCtx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopStages()
@@ -397,12 +396,7 @@ func (d *daemon) run(ctx context.Context) error {
 		start("bus retention", d.trimLoop)
 	}
 	if d.cases != nil {
-		start("cases", func(ctx context.Context) error {
-			if err := d.retry(ctx, "cases store migration", d.casesMigrate); err != nil {
-				return err
-			}
-			return d.cases.Run(ctx, d.bus)
-		})
+		start("cases", func(ctx context.Context) error { return d.cases.Run(ctx, d.bus) })
 		start("cases monitor", d.cases.RunMonitor)
 	}
 	collectCtx, stopCollect := context.WithCancel(ctx)
