@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,30 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/otklik/otklik"
+	"github.com/otklik/otklik/internal/testenv"
 )
-
-// elasticURLs returns the engines to test against, by name: OTKLIK_TEST_OPENSEARCH_URL
-// and OTKLIK_TEST_ELASTICSEARCH_URL (deployments/services/up.sh prints both). With
-// neither set the test is skipped, or fails when CI=true.
-func elasticURLs(t *testing.T) map[string]string {
-	t.Helper()
-	urls := map[string]string{}
-	if u := os.Getenv("OTKLIK_TEST_OPENSEARCH_URL"); u != "" {
-		urls["opensearch"] = u
-	}
-	if u := os.Getenv("OTKLIK_TEST_ELASTICSEARCH_URL"); u != "" {
-		urls["elasticsearch"] = u
-	}
-	if len(urls) == 0 {
-		msg := "no search engine: set OTKLIK_TEST_OPENSEARCH_URL and/or OTKLIK_TEST_ELASTICSEARCH_URL " +
-			"(eval \"$(deployments/services/up.sh)\")"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return urls
-}
 
 // newTestElastic returns an engine on url with an alias of its own, migrated, and
 // removes its indices and template at the end.
@@ -130,7 +107,7 @@ func elasticIDs(ps []otklik.Publication) []string {
 }
 
 func TestElasticIntegration(t *testing.T) {
-	for name, url := range elasticURLs(t) {
+	for name, url := range testenv.Engines(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()

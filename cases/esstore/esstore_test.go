@@ -4,37 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/cases"
 	"github.com/otklik/otklik/cases/worktime"
+	"github.com/otklik/otklik/internal/testenv"
 	"github.com/otklik/otklik/pipeline/diskbus"
 )
-
-// engineURLs returns the engines to test against: OTKLIK_TEST_OPENSEARCH_URL and
-// OTKLIK_TEST_ELASTICSEARCH_URL (deployments/services/up.sh prints both). With neither set
-// the test is skipped, or fails when CI=true.
-func engineURLs(t *testing.T) map[string]string {
-	t.Helper()
-	urls := map[string]string{}
-	if u := os.Getenv("OTKLIK_TEST_OPENSEARCH_URL"); u != "" {
-		urls["opensearch"] = u
-	}
-	if u := os.Getenv("OTKLIK_TEST_ELASTICSEARCH_URL"); u != "" {
-		urls["elasticsearch"] = u
-	}
-	if len(urls) == 0 {
-		msg := "no search engine: set OTKLIK_TEST_OPENSEARCH_URL and/or OTKLIK_TEST_ELASTICSEARCH_URL (eval \"$(deployments/services/up.sh)\")"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return urls
-}
 
 func newStore(t *testing.T, url string) *Store {
 	t.Helper()
@@ -71,7 +49,7 @@ func pub(id, text, author string, fetched time.Time) *otklik.Publication {
 // TestServiceOnElastic runs the cases service on the Elasticsearch/OpenSearch store: open,
 // act, search by every filter, history, refusal of stale events, rebuild from the topic.
 func TestServiceOnElastic(t *testing.T) {
-	for name, url := range engineURLs(t) {
+	for name, url := range testenv.Engines(t) {
 		t.Run(name, func(t *testing.T) {
 			store := newStore(t, url)
 			ctx := context.Background()

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/otklik/otklik/internal/testenv"
 )
 
 func newClock(t *testing.T, cfg Config) (*Clock, *prometheus.Registry, *bytes.Buffer) {
@@ -297,38 +299,12 @@ func TestFallbackAndLoadCalendar(t *testing.T) {
 	}
 }
 
-// sharedDir finds ../shared relative to the repository root, or OTKLIK_SHARED.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("OTKLIK_SHARED"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
-
 // TestBuiltinCalendarMatchesReference compares the built-in calendar day by day with the
 // xmlcalendar.ru data in ../shared/data/ru-production-calendar.
 func TestBuiltinCalendarMatchesReference(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "data", "ru-production-calendar", "calendar-ru-2020-2026.json")
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(testenv.SharedFile(t, "data/ru-production-calendar/calendar-ru-2020-2026.json"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference calendar missing: %v", err)
-		}
-		t.Skipf("reference calendar missing (%v); set OTKLIK_SHARED", err)
+		t.Fatal(err)
 	}
 	var ref struct {
 		Years map[string]struct {

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/otklik/otklik/index"
+	"github.com/otklik/otklik/internal/testenv"
 	"github.com/otklik/otklik/pipeline"
 	"github.com/otklik/otklik/pipeline/kafkabus"
 )
@@ -51,14 +51,7 @@ func TestTopicSpecs(t *testing.T) {
 // TestMigrateIntegration runs otklik migrate twice against the real servers
 // (OTKLIK_TEST_KAFKA, OTKLIK_TEST_OPENSEARCH_URL).
 func TestMigrateIntegration(t *testing.T) {
-	brokers, url := os.Getenv("OTKLIK_TEST_KAFKA"), os.Getenv("OTKLIK_TEST_OPENSEARCH_URL")
-	if brokers == "" || url == "" {
-		msg := "set OTKLIK_TEST_KAFKA and OTKLIK_TEST_OPENSEARCH_URL (eval \"$(deployments/services/up.sh)\")"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	brokers, url := strings.Join(testenv.Kafka(t), ","), testenv.OpenSearch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := fmt.Sprintf("otklik-mig-%d", time.Now().UnixNano())

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/otklik/otklik/internal/testenv"
 	"github.com/otklik/otklik/pipeline"
 )
 
@@ -111,7 +112,7 @@ func TestBusRoundTrip(t *testing.T) {
 
 // TestBusRoundTripKafka is TestBusRoundTrip against a real broker (OTKLIK_TEST_KAFKA).
 func TestBusRoundTripKafka(t *testing.T) {
-	testRoundTrip(t, IntegrationBrokers(t), fmt.Sprintf("-%d", time.Now().UnixNano()))
+	testRoundTrip(t, testenv.Kafka(t), fmt.Sprintf("-%d", time.Now().UnixNano()))
 }
 
 func testRoundTrip(t *testing.T, brokers []string, suffix string) {

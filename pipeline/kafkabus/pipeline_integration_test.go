@@ -22,6 +22,7 @@ import (
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/collectors/replay"
 	"github.com/otklik/otklik/index"
+	"github.com/otklik/otklik/internal/testenv"
 	"github.com/otklik/otklik/pipeline"
 	"github.com/otklik/otklik/pipeline/kafkabus"
 )
@@ -360,8 +361,8 @@ func (h *harness) deadLetters(ctx context.Context) []pipeline.Message {
 // their classification; dropped ones only as dropped; malformed records land in the
 // dead-letter topic with their error. Against every engine given.
 func TestPipelineAcceptance(t *testing.T) {
-	brokers := kafkabus.IntegrationBrokers(t)
-	for name, url := range kafkabus.IntegrationEngines(t) {
+	brokers := testenv.Kafka(t)
+	for name, url := range testenv.Engines(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
@@ -470,9 +471,9 @@ func ctl(t *testing.T, script, action, service string) {
 // TestFaultEngineDown: the search engine is stopped for 60 s during ingestion and
 // restarted; nothing is lost and nothing duplicated.
 func TestFaultEngineDown(t *testing.T) {
-	brokers := kafkabus.IntegrationBrokers(t)
-	script := kafkabus.IntegrationCtl(t)
-	for name, url := range kafkabus.IntegrationEngines(t) {
+	brokers := testenv.Kafka(t)
+	script := testenv.Ctl(t)
+	for name, url := range testenv.Engines(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
@@ -506,8 +507,8 @@ func TestFaultEngineDown(t *testing.T) {
 
 // TestFaultBrokerRestart: the Kafka broker is restarted during ingestion.
 func TestFaultBrokerRestart(t *testing.T) {
-	brokers := kafkabus.IntegrationBrokers(t)
-	script := kafkabus.IntegrationCtl(t)
+	brokers := testenv.Kafka(t)
+	script := testenv.Ctl(t)
 	url := firstEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -529,7 +530,7 @@ func TestFaultBrokerRestart(t *testing.T) {
 }
 
 func firstEngine(t *testing.T) string {
-	engines := kafkabus.IntegrationEngines(t)
+	engines := testenv.Engines(t)
 	if u, ok := engines["opensearch"]; ok {
 		return u
 	}
@@ -542,7 +543,7 @@ func firstEngine(t *testing.T) string {
 // TestFaultIndexKilled: an `otklik run` process running only the index stage is killed
 // with SIGKILL during ingestion (batches in flight) and started again.
 func TestFaultIndexKilled(t *testing.T) {
-	brokers := kafkabus.IntegrationBrokers(t)
+	brokers := testenv.Kafka(t)
 	url := firstEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
