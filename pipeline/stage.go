@@ -120,26 +120,60 @@ type loop struct {
 	handle func(ctx context.Context, msgs []Message) error
 }
 
-// run fetches and handles batches until ctx is done. The batch in hand when ctx ends is
-// finished within the drain timeout, so a graceful stop commits everything it delivered.
+// run fetches and handles batches until ctx is done. The next batch is fetched while
+// the current one is handled (one batch ahead), so a stage waiting on the index or the
+// bus is not also waiting on the fetch. Batches are still handled and committed one at a
+// time, in order. The batch in hand when ctx ends is finished within the drain timeout, so
+// a graceful stop commits everything it delivered; a batch fetched ahead but not handled
+// is not committed, and is delivered again after a restart.
 func (l *loop) run(ctx context.Context) error {
-	for {
-		msgs, err := l.fetch(ctx)
-		if len(msgs) > 0 {
+	type fetched struct {
+		msgs []Message
+		err  error
+	}
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	batches := make(chan fetched, 1)
+	go func() {
+		defer close(batches)
+		for {
+			msgs, err := l.fetch(fetchCtx)
+			select {
+			case batches <- fetched{msgs, err}:
+			case <-fetchCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// Let the fetcher see the cancellation and leave before the consumer is closed.
+		stopFetch()
+		for range batches {
+		}
+	}()
+	for b := range batches {
+		if len(b.msgs) > 0 {
 			drain, cancel := drainContext(ctx, l.cfg.DrainTimeout)
-			herr := l.handleAndCommit(ctx, drain, msgs)
+			herr := l.handleAndCommit(ctx, drain, b.msgs)
 			cancel()
 			if herr != nil {
 				return herr
 			}
 		}
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+		if b.err != nil {
+			if ctx.Err() != nil || errors.Is(b.err, ErrClosed) {
 				return nil
 			}
-			return fmt.Errorf("%s: fetch: %w", l.stage, err)
+			return fmt.Errorf("%s: fetch: %w", l.stage, b.err)
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
+	return nil
 }
 
 // drainContext returns a context that lives on after ctx is done, for timeout more: a
