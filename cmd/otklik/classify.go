@@ -8,9 +8,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -50,13 +52,38 @@ type classifyOut struct {
 	Model       string                       `json:"model"`
 }
 
-// classifyBatch is a run of input lines handled by one worker.
+// classifyBatch is a run of input lines handled by one worker. Batches are recycled, so
+// their buffers are allocated once per run, not per line.
 type classifyBatch struct {
 	seq   int
 	first int // line number of lines[0]
 	lines [][]byte
+	buf   []byte // the bytes of lines
+	ends  []int  // end of each line in buf
 	out   []byte
 	errs  []string
+}
+
+// add appends one input line to the batch.
+func (b *classifyBatch) add(line []byte) {
+	b.buf = append(b.buf, line...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// seal makes lines point into buf (which no longer moves).
+func (b *classifyBatch) seal() {
+	b.lines = b.lines[:0]
+	start := 0
+	for _, e := range b.ends {
+		b.lines = append(b.lines, b.buf[start:e:e])
+		start = e
+	}
+}
+
+// reset empties the batch for reuse, keeping its buffers.
+func (b *classifyBatch) reset(first int) {
+	b.seq, b.first = 0, first
+	b.lines, b.buf, b.ends, b.out, b.errs = b.lines[:0], b.buf[:0], b.ends[:0], b.out[:0], nil
 }
 
 const classifyBatchLines = 256
@@ -71,11 +98,23 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	model := fs.String("model", "", "topic model written by otklik train (default: the embedded one, if any)")
 	noModel := fs.Bool("no-model", false, "dictionaries only, no topic model")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE (for performance work)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := classifier.DefaultConfig()
 	cfg.ModelPath, cfg.NoModel = *model, *noModel
@@ -104,6 +143,17 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 
 	jobs := make(chan *classifyBatch, *workers*2)
 	done := make(chan *classifyBatch, *workers*2)
+	// Written batches come back through free; at most cap(free) are kept.
+	free := make(chan *classifyBatch, *workers*4+2)
+	newBatch := func(first int) *classifyBatch {
+		select {
+		case b := <-free:
+			b.reset(first)
+			return b
+		default:
+			return &classifyBatch{first: first}
+		}
+	}
 	var wg sync.WaitGroup
 	for range *workers {
 		wg.Add(1)
@@ -138,6 +188,10 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 					fmt.Fprintln(c.stderr, e)
 					failed++
 				}
+				select {
+				case free <- nb:
+				default:
+				}
 			}
 		}
 		if err == nil {
@@ -149,16 +203,17 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	sc := bufio.NewScanner(c.stdin)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	seq, line := 0, 0
-	b := &classifyBatch{first: 1}
+	b := newBatch(1)
 	var readErr error
 	for sc.Scan() {
 		line++
-		b.lines = append(b.lines, append([]byte(nil), sc.Bytes()...))
-		if len(b.lines) == classifyBatchLines {
+		b.add(sc.Bytes())
+		if len(b.ends) == classifyBatchLines {
 			b.seq = seq
 			seq++
+			b.seal()
 			jobs <- b
-			b = &classifyBatch{first: line + 1}
+			b = newBatch(line + 1)
 		}
 		if ctx.Err() != nil {
 			readErr = ctx.Err()
@@ -168,8 +223,9 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	if err := sc.Err(); err != nil && readErr == nil {
 		readErr = fmt.Errorf("reading stdin at line %d: %w", line+1, err)
 	}
-	if len(b.lines) > 0 {
+	if len(b.ends) > 0 {
 		b.seq = seq
+		b.seal()
 		jobs <- b
 	}
 	close(jobs)
@@ -196,7 +252,7 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 			continue
 		}
 		var in classifyIn
-		if err := json.Unmarshal(raw, &in); err != nil {
+		if err := decodeClassifyIn(raw, &in); err != nil {
 			b.errs = append(b.errs, fmt.Sprintf("otklik classify: line %d: not a JSON object: %v", n, err))
 			continue
 		}
@@ -226,7 +282,6 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 		out = append(out, '\n')
 	}
 	b.out = out
-	b.lines = nil
 }
 
 // explanationOrder is the order of the explanation's fields in the output.
@@ -356,4 +411,364 @@ func allSpace(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// decodeClassifyIn decodes one input line into in. The common shape (a flat object whose
+// values are strings, integers, null or ignored fields) is decoded by hand, which is several
+// times faster than encoding/json; anything else (nested engagement/author objects, keys
+// written in another case, escapes in keys, numbers that are not plain integers, invalid
+// JSON) goes to json.Unmarshal, so results and error messages are exactly its own.
+func decodeClassifyIn(raw []byte, in *classifyIn) error {
+	if fastDecodeClassifyIn(raw, in) {
+		return nil
+	}
+	*in = classifyIn{}
+	return json.Unmarshal(raw, in)
+}
+
+// classifyInKeys are the JSON names of classifyIn's fields.
+var classifyInKeys = [...]string{"id", "post_id", "text", "network", "kind", "likes", "comments",
+	"reposts", "views", "author_followers", "engagement", "author"}
+
+// fastDecodeClassifyIn is the hand-written decoder of decodeClassifyIn; false means "not
+// sure, use encoding/json" (in may then hold partial results).
+func fastDecodeClassifyIn(raw []byte, in *classifyIn) bool {
+	*in = classifyIn{}
+	d := jsonScan{b: raw}
+	d.space()
+	if !d.byte('{') {
+		return false
+	}
+	d.space()
+	if d.byte('}') {
+		d.space()
+		return d.i == len(d.b)
+	}
+	for {
+		d.space()
+		ks, ke, esc, ok := d.str()
+		if !ok || esc {
+			return false
+		}
+		key := raw[ks:ke]
+		d.space()
+		if !d.byte(':') {
+			return false
+		}
+		d.space()
+		if d.i >= len(d.b) {
+			return false
+		}
+		switch string(key) {
+		case "id", "post_id":
+			vs := d.i
+			switch c := d.b[d.i]; {
+			case c == '"':
+				if _, _, _, ok := d.str(); !ok {
+					return false
+				}
+			case c == '-' || c >= '0' && c <= '9':
+				if !d.number() {
+					return false
+				}
+			case c == 'n' || c == 't' || c == 'f':
+				if !d.literal() {
+					return false
+				}
+			default:
+				return false
+			}
+			if string(key) == "id" {
+				in.ID = raw[vs:d.i]
+			} else {
+				in.PostID = raw[vs:d.i]
+			}
+		case "text", "network", "kind":
+			if d.b[d.i] == 'n' {
+				if !d.lit("null") {
+					return false
+				}
+				if string(key) == "text" {
+					in.Text = nil
+				}
+				break
+			}
+			s, ok := d.strValue()
+			if !ok {
+				return false
+			}
+			switch string(key) {
+			case "text":
+				in.Text = &s
+			case "network":
+				in.Network = s
+			default:
+				in.Kind = otklik.Kind(s)
+			}
+		case "likes", "comments", "reposts", "views", "author_followers":
+			if d.b[d.i] == 'n' {
+				if !d.lit("null") {
+					return false
+				}
+				break
+			}
+			n, ok := d.int64()
+			if !ok {
+				return false
+			}
+			switch string(key) {
+			case "likes":
+				in.Likes = n
+			case "comments":
+				in.Comments = n
+			case "reposts":
+				in.Reposts = n
+			case "views":
+				in.Views = n
+			default:
+				in.AuthorFollowers = n
+			}
+		default:
+			// encoding/json matches keys case-insensitively (with Unicode folding): leave
+			// every key that might match a field to it.
+			for _, c := range key {
+				if c >= utf8.RuneSelf {
+					return false
+				}
+			}
+			for _, k := range classifyInKeys {
+				if strings.EqualFold(k, string(key)) {
+					return false
+				}
+			}
+			if !d.skip(0) {
+				return false
+			}
+		}
+		d.space()
+		if d.byte(',') {
+			continue
+		}
+		if !d.byte('}') {
+			return false
+		}
+		d.space()
+		return d.i == len(d.b)
+	}
+}
+
+// jsonScan is the cursor of the hand-written decoder; its methods report false on anything
+// they do not accept (which may be valid JSON: the caller then falls back).
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (d *jsonScan) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonScan) byte(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *jsonScan) lit(s string) bool {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+func (d *jsonScan) literal() bool { return d.lit("null") || d.lit("true") || d.lit("false") }
+
+// str scans a string at the cursor and returns the bounds of its contents and whether it
+// has escapes; it checks the JSON grammar (no control characters, valid escapes).
+func (d *jsonScan) str() (start, end int, esc, ok bool) {
+	if !d.byte('"') {
+		return 0, 0, false, false
+	}
+	start = d.i
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			end = d.i
+			d.i++
+			return start, end, esc, true
+		case c == '\\':
+			esc = true
+			if d.i+1 >= len(d.b) {
+				return 0, 0, false, false
+			}
+			switch d.b[d.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				d.i += 2
+			case 'u':
+				if d.i+6 > len(d.b) {
+					return 0, 0, false, false
+				}
+				for _, h := range d.b[d.i+2 : d.i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, 0, false, false
+					}
+				}
+				d.i += 6
+			default:
+				return 0, 0, false, false
+			}
+		case c < 0x20:
+			return 0, 0, false, false
+		default:
+			d.i++
+		}
+	}
+	return 0, 0, false, false
+}
+
+// strValue decodes a string value as encoding/json does (escapes and invalid UTF-8 are
+// left to it).
+func (d *jsonScan) strValue() (string, bool) {
+	vs := d.i
+	s, e, esc, ok := d.str()
+	if !ok {
+		return "", false
+	}
+	if !esc && utf8.Valid(d.b[s:e]) {
+		return string(d.b[s:e]), true
+	}
+	var v string
+	if err := json.Unmarshal(d.b[vs:d.i], &v); err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// number scans a JSON number.
+func (d *jsonScan) number() bool {
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	d.byte('-')
+	if d.byte('0') {
+		if d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			return false
+		}
+	} else if digits() == 0 {
+		return false
+	}
+	if d.byte('.') && digits() == 0 {
+		return false
+	}
+	if d.byte('e') || d.byte('E') {
+		if !d.byte('+') {
+			d.byte('-')
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// int64 decodes a plain integer (no fraction, no exponent, within int64).
+func (d *jsonScan) int64() (int64, bool) {
+	neg := d.byte('-')
+	s := d.i
+	var n uint64
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		if d.i-s >= 18 {
+			return 0, false // leave anything near the int64 limits to encoding/json
+		}
+		n = n*10 + uint64(d.b[d.i]-'0')
+		d.i++
+	}
+	if d.i == s || (d.b[s] == '0' && d.i-s > 1) {
+		return 0, false
+	}
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '.', 'e', 'E':
+			return 0, false
+		}
+	}
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
+
+// skip scans any JSON value.
+func (d *jsonScan) skip(depth int) bool {
+	if d.i >= len(d.b) || depth > 64 {
+		return false
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		_, _, _, ok := d.str()
+		return ok
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 'n' || c == 't' || c == 'f':
+		return d.literal()
+	case c == '[':
+		d.i++
+		d.space()
+		if d.byte(']') {
+			return true
+		}
+		for {
+			d.space()
+			if !d.skip(depth + 1) {
+				return false
+			}
+			d.space()
+			if d.byte(',') {
+				continue
+			}
+			return d.byte(']')
+		}
+	case c == '{':
+		d.i++
+		d.space()
+		if d.byte('}') {
+			return true
+		}
+		for {
+			d.space()
+			if _, _, _, ok := d.str(); !ok {
+				return false
+			}
+			d.space()
+			if !d.byte(':') {
+				return false
+			}
+			d.space()
+			if !d.skip(depth + 1) {
+				return false
+			}
+			d.space()
+			if d.byte(',') {
+				continue
+			}
+			return d.byte('}')
+		}
+	}
+	return false
 }

@@ -124,3 +124,97 @@ func BenchmarkClassifyLines(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*classifyBatchLines), "ns/line")
 }
+
+// decodeCases are input lines for the hand-written decoder: the shapes of the evaluation
+// sets and of otklik.Publication, and the edge cases it must leave to encoding/json.
+var decodeCases = []string{
+	`{"id": 0, "text": "Верблюдов-то за что? Дебилы, бл...", "labels": ["toxic"]}`,
+	`{"id": "dev-001", "network": "ok", "kind": "comment", "text": "У нас в Калининске", "likes": 8, "comments": 5, "reposts": 0, "views": 0, "author_followers": 44, "topic": "housing", "drop": []}`,
+	`{"id": 2947973, "text": "незаконная решетка", "category": "Нарушение", "date": "2020-10-18"}`,
+	`{"post_id":"vk:1_2","text":"x","engagement":{"likes":3,"views":1000},"author":{"id":"1","followers":25000}}`,
+	`{"id":1,"text":"a\"b\\c\/d\n\u0436\ud83d\ude00\ud800","likes":-3}`,
+	`{"id":1,"text":"` + "\xff\xfe" + `"}`,
+	`{"ID":1,"Text":"upper-case keys"}`,
+	`{"id":1,"text":"x","LIKES":5}`,
+	`{"id":1,"text":"x","likes":1.0}`,
+	`{"id":1,"text":"x","likes":1e3}`,
+	`{"id":1,"text":"x","likes":"5"}`,
+	`{"id":1,"text":"x","likes":99999999999999999999}`,
+	`{"id":1,"text":"x","likes":9223372036854775807}`,
+	`{"id":1,"text":"x","likes":012}`,
+	`{"id":1,"text":null}`,
+	`{"id":1,"text":"a","text":null}`,
+	`{"id":1,"text":"a","text":"b"}`,
+	`{"id":null,"post_id":"p","text":"a"}`,
+	`{"id":{"a":1},"text":"a"}`,
+	`{"id":[1,2],"text":"a"}`,
+	`{"id":true,"text":"a"}`,
+	`{"id":-0.5e+3,"text":"a"}`,
+	`{"id":1,"text":"a","x":{"y":[1,{"z":null}],"w":"\u00e9"},"v":[]}`,
+	`{"id":1,"text":"a",}`,
+	`{"id":1,"text":"a"} x`,
+	`{"id":1,"text":"a"}  `,
+	`  {"id":1 , "text" : "a" }`,
+	`{"id":1,"text":"a` + "\t" + `b"}`,
+	`{"id":1,"text":"a\x"}`,
+	`{"id":1,"text":"a\u12"}`,
+	`{"id":1,"network":null,"kind":"post","text":"a"}`,
+	`{"id":1,"network":5,"text":"a"}`,
+	`{"id":1,"text":"a","author":null}`,
+	`{"id":1,"text":"a","ſext":"b"}`,
+	`{"id":1,"\u0074ext":"b"}`,
+	`[1,2]`,
+	`"text"`,
+	`{}`,
+	`{"id":1`,
+	`{"id":1,"text":"a","x":[1,2,]}`,
+	`{"id":1,"text":"a","x":tru}`,
+	`{"id":1,"text":"a","x":-}`,
+	`{"id":1,"text":"a","x":1.}`,
+	`{"id":01,"text":"a"}`,
+}
+
+// TestDecodeClassifyIn checks the hand-written decoder against encoding/json: the same
+// fields, the same error.
+func TestDecodeClassifyIn(t *testing.T) {
+	lines := decodeCases
+	shared := os.Getenv("OTKLIK_SHARED")
+	if shared == "" {
+		shared = filepath.Join("..", "..", "..", "shared")
+	}
+	for _, set := range []string{"toxic-2ch-pikabu", "saratov", "complaints-kursk", "complaints-spb-nashspb"} {
+		data, err := os.ReadFile(filepath.Join(shared, "data", set, "dev.jsonl"))
+		if err != nil {
+			continue // the cases above still run
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			if i < 2000 && l != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+	for _, l := range lines {
+		checkDecode(t, []byte(l))
+	}
+}
+
+func checkDecode(t *testing.T, raw []byte) {
+	t.Helper()
+	var want, got classifyIn
+	werr := json.Unmarshal(raw, &want)
+	gerr := decodeClassifyIn(raw, &got)
+	if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+		t.Fatalf("%q: error %v, want %v", raw, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\ngot  %+v\nwant %+v", raw, got, want)
+	}
+}
+
+// FuzzDecodeClassifyIn compares the hand-written decoder with encoding/json.
+func FuzzDecodeClassifyIn(f *testing.F) {
+	for _, l := range decodeCases {
+		f.Add([]byte(l))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { checkDecode(t, raw) })
+}
