@@ -107,8 +107,25 @@ func needsNFKC(s string) bool {
 	return false
 }
 
-// prepare makes s valid UTF-8 and NFKC.
+// prepare makes s valid UTF-8 and NFKC. Text of ASCII and basic Cyrillic only (nearly
+// all of it) is returned after one pass over its bytes.
 func prepare(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			continue
+		}
+		if c >= 0xD0 && c <= 0xD3 && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i++
+			continue
+		}
+		return prepareSlow(s)
+	}
+	return s
+}
+
+// prepareSlow is prepare for text with anything beyond ASCII and basic Cyrillic.
+func prepareSlow(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, " ")
 	}
@@ -233,6 +250,9 @@ func (z *tokenizer) chunk(key string) *chunk {
 	return e
 }
 
+// asciiSpace marks the ASCII white space of isSpace.
+var asciiSpace = [utf8.RuneSelf]bool{' ': true, '\n': true, '\t': true, '\r': true, '\v': true, '\f': true}
+
 func isSpace(r rune) bool {
 	if r < 0x80 {
 		return r == ' ' || r == '\n' || r == '\t' || r == '\r' || r == '\v' || r == '\f'
@@ -280,10 +300,15 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 		for j < len(s) {
 			c := s[j]
 			if c < 0x80 {
-				if isSpace(rune(c)) {
+				if asciiSpace[c] {
 					break
 				}
 				j++
+				continue
+			}
+			if c >= 0xD0 && c <= 0xD3 {
+				// Basic Cyrillic (two bytes; s is valid UTF-8 here) is never a space.
+				j += 2
 				continue
 			}
 			r, n := utf8.DecodeRuneInString(s[j:])
@@ -297,7 +322,11 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			sentence, dash = sentence || e.sentence, dash || e.dash
 		} else {
 			k := len(toks)
-			toks = append(toks, e.toks...)
+			if len(e.toks) == 1 {
+				toks = append(toks, e.toks[0])
+			} else {
+				toks = append(toks, e.toks...)
+			}
 			toks[k].SentenceStart = toks[k].SentenceStart || sentence
 			toks[k].Dash = toks[k].Dash || dash
 			sentence, dash = e.sentence, e.dash
@@ -665,7 +694,8 @@ func (z *tokenizer) joinSpelled(toks []Token) []Token {
 }
 
 func single(t Token) bool {
-	if t.Kind != Word {
+	// One letter is one or two bytes: most words are ruled out by their length.
+	if t.Kind != Word || len(t.Text) > 2 {
 		return false
 	}
 	r, n := utf8.DecodeRuneInString(t.Text)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -208,6 +209,28 @@ func checkDecode(t *testing.T, raw []byte) {
 	}
 	if werr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\ngot  %+v\nwant %+v", raw, got, want)
+	}
+}
+
+// TestDecodeClassifyInMutations compares the two decoders on the cases above with random
+// bytes changed, inserted or deleted (a cheap, deterministic stand-in for the fuzzer).
+func TestDecodeClassifyInMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("{}[]:,\"\\/u0123456789.eE+-ntrfalsx \t\n\x00\x1f\xd0\xb6\xff")
+	for n := 0; n < 50000; n++ {
+		b := []byte(decodeCases[rng.IntN(len(decodeCases))])
+		for k := rng.IntN(3) + 1; k > 0 && len(b) > 0; k-- {
+			i := rng.IntN(len(b))
+			switch rng.IntN(3) {
+			case 0:
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			case 1:
+				b = append(b[:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[i:]...)...)
+			default:
+				b = append(b[:i], b[i+1:]...)
+			}
+		}
+		checkDecode(t, b)
 	}
 }
 
