@@ -3,34 +3,57 @@ package classifier
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/otklik/otklik"
 )
 
-// ToxicModel is a logistic regression over word stems and the lexicon's findings that
-// scores how offensive a text is. It backs up the point-16 lexicon: a text the lexicon
-// finds clean but the model scores at or above Threshold is dropped as an insult, with the
-// model's strongest stems as the evidence. It is trained by `otklik train --toxic` from
-// texts labelled toxic or not.
+// ToxicModel is a logistic regression over hashed features that scores how offensive a
+// text is: character 3–5-grams of every normalised word (with word boundaries, so masked
+// and misspelt forms and unseen derivations share evidence with known ones), the words'
+// stems, pairs of adjacent stems, and flags for what the lexicon found. It backs up the
+// point-16 lexicon: a text the lexicon finds clean but the model scores at or above
+// Threshold, with at least one strongly toxic feature, is dropped as an insult, with the
+// model's strongest features as the evidence. It is trained by `otklik train --toxic`
+// from texts labelled toxic or not; the weights are quantised to int8.
 type ToxicModel struct {
 	ID        string
 	Threshold float64
 	bias      float64
-	w         map[uint64]float64
-	names     map[uint64]string
-	firsts    map[uint64]bool // stems that start a weighed pair
+	bits      uint    // log2 of the number of weight buckets
+	scale     float64 // weight of one quantisation step
+	q         []int8  // quantised weights, one per bucket
+	norm      float64 // the feature sum is divided by (number of features)^norm
+	strong    float64 // weight one word must reach for the model to drop a text
+	// civic is subtracted from the log-odds per word of the topic dictionaries (at most
+	// two): the model learnt offence on an imageboard, and a resident's complaint full of
+	// civic vocabulary needs stronger evidence than the training data alone would ask.
+	civic float64
+	// minWords is the number of distinct model words a text needs for the model to drop
+	// it: a text of two or three words is judged by the lexicon alone («хлебать щи»,
+	// «мудрый мандарин», «Задолбали уже»).
+	minWords int
+	// w, names and firsts are the per-word tables the classifier's word cache reads
+	// (wordInfo.tw, pairFirst); this model scores from q and leaves them empty.
+	w      map[uint64]float64
+	names  map[uint64]string
+	firsts map[uint64]bool
 }
 
-// fhash is the feature id of a feature name: 64-bit FNV-1a, stable across processes.
+// fhash is a feature id of a feature name: 64-bit FNV-1a, stable across processes.
 func fhash(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
@@ -40,15 +63,8 @@ func fhash(s string) uint64 {
 	return h
 }
 
-// pairID is the feature id of two adjacent stems, written "a_b" in the model file.
+// pairID combines two ids.
 func pairID(a, b uint64) uint64 { return (a^0x9e3779b97f4a7c15)*1099511628211 + b }
-
-func featureID(name string) uint64 {
-	if a, b, ok := strings.Cut(name, "_"); ok && a != "" && b != "" {
-		return pairID(fhash(a), fhash(b))
-	}
-	return fhash(name)
-}
 
 // ToxicExample is one labelled text to train the toxic model on.
 type ToxicExample struct {
@@ -56,80 +72,230 @@ type ToxicExample struct {
 	Toxic bool
 }
 
-// Feature names of the lexicon's findings.
-const (
-	featObscene = "#obscene"
-	featInsult  = "#insult"
-	featThreat  = "#threat"
-	featCaps    = "#caps"
-)
-
 // toxicStop are words the toxic model ignores: pronouns and particles say how a text
 // addresses someone, not whether it offends, and would make «спасибо тебе» suspect.
 var toxicStop = map[string]bool{
 	"ты": true, "тебе": true, "тебя": true, "тобой": true, "твой": true, "твоя": true, "твои": true, "твое": true,
 	"вы": true, "вам": true, "вас": true, "вами": true, "ваш": true, "ваша": true, "ваши": true, "ваше": true,
 	"он": true, "она": true, "они": true, "его": true, "ее": true, "их": true, "им": true, "ему": true, "ей": true,
-	"себе": true, "себя": true, "это": true, "этот": true, "эта": true, "эти": true, "вот": true, "ну": true,
+	"себе": true, "себя": true, "это": true,
+	// Euphemisms do not count for point 16 (labels.md).
+	"блин": true, "блина": true, "нахрен": true, "хрен": true, "хрена": true, "охренели": true, "охренеть": true,
+	"офигели": true, "фиг": true, "нафиг": true, "фига": true, "черт": true, "блинский": true, "этот": true, "эта": true, "эти": true, "вот": true, "ну": true,
 	"так": true, "там": true, "тут": true, "уже": true, "еще": true, "только": true, "даже": true, "все": true, "всех": true,
 }
 
-// toxicFeatures lists the feature ids of an analysed text: its distinct stems (no digits,
-// no pronouns, no civic vocabulary), long words' first five letters, adjacent stem pairs,
-// and flags for what the lexicon found. With names non-nil it records each id's name.
-func (c *Classifier) toxicFeatures(a *analysis, found []otklik.DropReason, out []uint64, names map[uint64]string) []uint64 {
-	out = out[:0]
-	for _, r := range found {
-		f := "#" + string(r)
-		out = append(out, fhash(f))
-		if names != nil {
-			names[fhash(f)] = f
-		}
+// Feature codes. A feature is a uint64 whose top four bits are its kind and whose other
+// bits spell it (7 bits per letter, see runeCode), so the evidence can name it without a
+// name table; the weight bucket is a hash of the code.
+const (
+	kindFlag  = 1 // lexicon finding or #caps; low bits: flag number
+	kindGram  = 2 // character n-gram of a word, up to 5 letters
+	kindStem  = 3 // stem, its first 8 letters
+	kindPair  = 4 // adjacent stems, the first 4 letters of each
+	kindCount = 5 // not weighted: the number of weighted features (for the norm)
+	kindWord  = 6 // not weighted: the next features are of this word (its first 8 letters)
+
+	flagObscene = 1
+	flagInsult  = 2
+	flagThreat  = 3
+	flagCaps    = 4
+	flagCivic   = 8  // + 0..4 words of the topic dictionaries
+	flagPron    = 16 // + 0..2 pronouns
+	flagLen     = 24 // + bit length of the number of words
+
+	codeStart = 1
+	codeEnd   = 2
+	codeStar  = 3
+	codeOther = 72
+
+	gramMin, gramMax = 3, 5
+)
+
+// runeCode maps a normalised letter to 7 bits: 4–35 Cyrillic а–я, 36–61 Latin, 62–71
+// digits, 3 the mask star, 72 anything else.
+func runeCode(r rune) uint64 {
+	switch {
+	case r >= 'а' && r <= 'я':
+		return 4 + uint64(r-'а')
+	case r == 'ё':
+		return 4 + uint64('е'-'а')
+	case r >= 'a' && r <= 'z':
+		return 36 + uint64(r-'a')
+	case r >= '0' && r <= '9':
+		return 62 + uint64(r-'0')
+	case r == '*':
+		return codeStar
 	}
-	caps := 0
-	var prev *wordInfo
-	for i, wi := range a.winfo {
-		if tok := a.toks[a.wpos[i]]; tok.Cap {
-			caps++
-		}
-		if wi.stemH == 0 {
-			prev = nil
-			continue
-		}
-		out = append(out, wi.stemH)
-		if wi.prefixH != 0 {
-			out = append(out, wi.prefixH)
-		}
-		if prev != nil {
-			out = append(out, pairID(prev.stemH, wi.stemH))
-			if names != nil {
-				names[pairID(prev.stemH, wi.stemH)] = prev.stem + "_" + wi.stem
-			}
-		}
-		if names != nil {
-			names[wi.stemH] = wi.stem
-			if wi.prefixH != 0 {
-				names[wi.prefixH] = "p:" + string([]rune(wi.word)[:5])
-			}
-		}
-		prev = wi
-	}
-	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
-		out = append(out, fhash(featCaps))
-		if names != nil {
-			names[fhash(featCaps)] = featCaps
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return codeOther
 }
 
-// quickToxic estimates the toxic model's probability from the per-word weights cached in
-// the word infos (each distinct word once) and the pairs that can matter.
-func (c *Classifier) quickToxic(a *analysis) float64 {
-	m := c.tmodel
-	z := m.bias
-	caps := 0
+func codeRune(c uint64) rune {
+	switch {
+	case c == codeStart:
+		return '<'
+	case c == codeEnd:
+		return '>'
+	case c == codeStar:
+		return '*'
+	case c >= 4 && c <= 35:
+		return 'а' + rune(c-4)
+	case c >= 36 && c <= 61:
+		return 'a' + rune(c-36)
+	case c >= 62 && c <= 71:
+		return '0' + rune(c-62)
+	}
+	return '?'
+}
+
+// packRunes packs up to max letters of s, 7 bits each.
+func packRunes(s string, max int) uint64 {
+	var v uint64
+	n := 0
+	for _, r := range s {
+		if n == max {
+			break
+		}
+		v |= runeCode(r) << (7 * n)
+		n++
+	}
+	return v
+}
+
+func unpack(v uint64, max int) string {
+	var b strings.Builder
+	for i := 0; i < max; i++ {
+		c := (v >> (7 * i)) & 127
+		if c == 0 {
+			break
+		}
+		b.WriteRune(codeRune(c))
+	}
+	return b.String()
+}
+
+// featureName spells a feature code for the evidence.
+func featureName(f uint64) string {
+	v := f & (1<<60 - 1)
+	switch f >> 60 {
+	case kindFlag:
+		switch {
+		case v < 8:
+			return [...]string{"", "#obscene", "#insult", "#threat", "#caps", "", "", ""}[v]
+		case v < 16:
+			return "#civic" + strconv.Itoa(int(v-8))
+		case v < 24:
+			return "#pronouns" + strconv.Itoa(int(v-16))
+		}
+		return "#length" + strconv.Itoa(int(v-24))
+	case kindGram:
+		return unpack(v, gramMax)
+	case kindStem:
+		return unpack(v, 8)
+	case kindPair:
+		return unpack(v, 4) + "_" + unpack(v>>28, 4)
+	}
+	return "?"
+}
+
+// bucket maps a feature code to a weight index.
+func (m *ToxicModel) bucket(f uint64) uint64 {
+	f ^= f >> 33
+	f *= 0xff51afd7ed558ccd
+	f ^= f >> 33
+	f *= 0xc4ceb9fe1a85ec53
+	f ^= f >> 33
+	return f >> (64 - m.bits)
+}
+
+// modelWord reports whether a word feeds the model: not a pronoun, not a word of the topic
+// dictionaries (civic vocabulary such as «мусор», «крысы» is never evidence of offence),
+// not a number.
+func modelWord(wi *wordInfo) bool { return wi.stemH != 0 }
+
+// wordCodes writes the letter codes of "<word>" into codes and returns their number.
+func wordCodes(word string, codes *[48]uint64) int {
+	n := 0
+	codes[n] = codeStart
+	n++
+	for _, r := range word {
+		if n == len(codes)-1 {
+			break
+		}
+		codes[n] = runeCode(r)
+		n++
+	}
+	codes[n] = codeEnd
+	return n + 1
+}
+
+// bannedWord reports whether a word contains a root of bannedGrams3 or bannedGrams4: the
+// lexicon, which found nothing, has told it apart from obscene words («скипидар»,
+// «хлебать», «колебаться», «мудрый», «оскорблять», «уродился», «Задолбали» — a
+// euphemism), so the model does not take it as evidence either.
+func bannedWord(codes *[48]uint64, n int) bool {
+	for i := 0; i+3 <= n; i++ {
+		c3 := codes[i] | codes[i+1]<<7 | codes[i+2]<<14
+		if slices.Contains(bannedGrams3, c3) || i+4 <= n && slices.Contains(bannedGrams4, c3|codes[i+3]<<21) {
+			return true
+		}
+	}
+	return false
+}
+
+// wordFeatures calls emit with the features of one word: its character n-grams (with
+// boundary marks) and its stem. It reports false, emitting nothing, for a banned word.
+func wordFeatures(wi *wordInfo, mark bool, emitMark, emit func(uint64)) bool {
+	var codes [48]uint64
+	n := wordCodes(wi.word, &codes)
+	if bannedWord(&codes, n) {
+		return false
+	}
+	if mark {
+		emitMark(uint64(kindWord)<<60 | packRunes(wi.word, 8))
+	}
+	for g := gramMin; g <= gramMax; g++ {
+		for i := 0; i+g <= n; i++ {
+			v := uint64(kindGram) << 60
+			for k := 0; k < g; k++ {
+				v |= codes[i+k] << (7 * k)
+			}
+			emit(v)
+		}
+	}
+	emit(uint64(kindStem)<<60 | packRunes(wi.stem, 8))
+	return true
+}
+
+// bannedGrams3 and bannedGrams4 are the letters of the obscene lexicon's roots (and a
+// few roots of insults and euphemisms that are parts of ordinary words). The model runs
+// only on texts the lexicon found clean, where a word containing one is an ordinary word
+// the lexicon has already told apart; the model ignores such words (see bannedWord).
+var bannedGrams3, bannedGrams4 = packAll(3, "хуй", "хуе", "хуя", "хую", "хуи", "еба", "ебу", "ебл", "ебн", "ебо", "ебе", "ебы",
+	"ебк", "бля", "пиз", "пид", "муд"), packAll(4, "долб", "урод", "манд", "сучк", "чмош")
+
+func packAll(n int, ws ...string) []uint64 {
+	out := make([]uint64, 0, len(ws))
+	for _, w := range ws {
+		if utf8.RuneCountInString(w) != n {
+			panic("packAll: " + w)
+		}
+		out = append(out, packRunes(w, n))
+	}
+	return out
+}
+
+func pairCode(a, b *wordInfo) uint64 {
+	return uint64(kindPair)<<60 | packRunes(a.stem, 4) | packRunes(b.stem, 4)<<28
+}
+
+// eachFeature calls emit for every feature of an analysed text (each distinct model word
+// once, pairs of adjacent model words) and returns the number of features.
+// With mark, each distinct word's features are preceded by a kindWord entry naming it.
+func eachFeature(a *analysis, mark bool, emit func(uint64)) int {
+	n := 0
+	count := func(f uint64) { n++; emit(f) }
+	caps, civic, pron := 0, 0, 0
 	var prev *wordInfo
 	var seen map[*wordInfo]bool
 	if len(a.winfo) > 48 {
@@ -139,7 +305,12 @@ func (c *Classifier) quickToxic(a *analysis) float64 {
 		if a.toks[a.wpos[i]].Cap {
 			caps++
 		}
-		if wi.stemH == 0 {
+		if !modelWord(wi) {
+			if len(wi.topics) > 0 {
+				civic++
+			} else if toxicStop[wi.word] {
+				pron++
+			}
 			prev = nil
 			continue
 		}
@@ -155,134 +326,258 @@ func (c *Classifier) quickToxic(a *analysis) float64 {
 				}
 			}
 		}
-		if !dup {
-			z += wi.tw
+		if dup {
+			var codes [48]uint64
+			if bannedWord(&codes, wordCodes(wi.word, &codes)) {
+				prev = nil
+				continue
+			}
+		} else if !wordFeatures(wi, mark, emit, count) {
+			prev = nil
+			continue
 		}
-		if prev != nil && prev.pairFirst {
-			z += m.w[pairID(prev.stemH, wi.stemH)]
+		if prev != nil {
+			count(pairCode(prev, wi))
 		}
 		prev = wi
 	}
 	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
-		z += m.w[fhash(featCaps)]
+		count(uint64(kindFlag)<<60 | flagCaps)
 	}
-	return 1 / (1 + math.Exp(-z))
+	// How civic the text is (words of the topic dictionaries), whether it addresses
+	// someone, and its length, in bins.
+	count(uint64(kindFlag)<<60 | flagCivic + uint64(min(civic, 4)))
+	count(uint64(kindFlag)<<60 | flagPron + uint64(min(pron, 2)))
+	count(uint64(kindFlag)<<60 | flagLen + uint64(bits.Len(uint(len(a.winfo)))))
+	return n
 }
 
-// minStrongWeight is the weight one feature must reach for the model to drop a text: a
-// high score made of many weak hints («повесить объявление») is not enough.
-const minStrongWeight = 1.0
+func flagCode(r otklik.DropReason) uint64 {
+	switch r {
+	case otklik.Obscene:
+		return uint64(kindFlag)<<60 | flagObscene
+	case otklik.Insult:
+		return uint64(kindFlag)<<60 | flagInsult
+	}
+	return uint64(kindFlag)<<60 | flagThreat
+}
 
-// Score returns the model's probability that the features are toxic, and the features
-// that pushed it up most (strongest first).
+// toxicFeatures lists the features of an analysed text (with repeats: a letter n-gram of
+// two different words counts twice), the lexicon's findings, and a kindCount entry with
+// the number of weighted features. names is unused (features spell themselves).
+func (c *Classifier) toxicFeatures(a *analysis, found []otklik.DropReason, out []uint64, _ map[uint64]string) []uint64 {
+	out = out[:0]
+	for _, r := range found {
+		out = append(out, flagCode(r))
+	}
+	n := eachFeature(a, true, func(f uint64) { out = append(out, f) })
+	return append(out, uint64(kindCount)<<60|uint64(n+len(found)))
+}
+
+// weight is the dequantised weight of a feature.
+func (m *ToxicModel) weight(f uint64) float64 { return float64(m.q[m.bucket(f)]) * m.scale }
+
+func (m *ToxicModel) normOf(n int) float64 {
+	if m.norm == 0 || n <= 1 {
+		return 1
+	}
+	return math.Pow(float64(n), -m.norm)
+}
+
+// quickToxic is the model's probability for a text the lexicon found clean; it sums the
+// quantised weights of the features without building the feature list.
+func (c *Classifier) quickToxic(a *analysis) float64 {
+	m := c.tmodel
+	var s float64
+	var acc int32
+	n := eachFeature(a, false, func(f uint64) { acc += int32(m.q[m.bucket(f)]) })
+	s = float64(acc) * m.scale
+	return 1 / (1 + math.Exp(-(m.bias + s*m.normOf(n))))
+}
+
+// minStrongWeight is the weight the strongest evidence returned by Score must reach; Score
+// itself returns no evidence when no word reaches the model's own strong weight, so that a
+// high score made of many weak hints («повесить объявление») is not enough.
+const minStrongWeight = 0
+
+// Score returns the model's probability that the features are toxic, and the words that
+// pushed it up most (strongest first, each with the sum of its features' weights); no
+// words when none reaches the model's strong weight.
 func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
-	z := m.bias
+	var acc, word int32
+	n := 0
+	civic := 0.0
+	words := 0
 	var top []otklik.Evidence
+	name := ""
+	flush := func() {
+		if w := float64(word) * m.scale; name != "" && w >= m.strong && w > 0 {
+			top = append(top, otklik.Evidence{Term: name, Weight: round2(w)})
+		}
+		name, word = "", 0
+	}
 	for _, f := range feats {
-		w, ok := m.w[f]
-		if !ok {
+		switch f >> 60 {
+		case kindCount:
+			n = int(f & (1<<60 - 1))
+			continue
+		case kindWord:
+			flush()
+			name = unpack(f, 8)
+			words++
+			continue
+		case kindFlag, kindPair:
+			qv := int32(m.q[m.bucket(f)])
+			acc += qv
+			if v := f & (1<<60 - 1); f>>60 == kindFlag && v >= flagCivic && v < flagCivic+8 {
+				civic = float64(min(v-flagCivic, 2))
+			}
 			continue
 		}
-		z += w
-		if w > 0.5 {
-			top = append(top, otklik.Evidence{Term: m.names[f], Weight: round2(w)})
-		}
+		qv := int32(m.q[m.bucket(f)])
+		acc += qv
+		word += qv
 	}
-	sort.Slice(top, func(i, j int) bool { return top[i].Weight > top[j].Weight })
+	flush()
+	p := 1 / (1 + math.Exp(-(m.bias + float64(acc)*m.scale*m.normOf(n) - m.civic*civic)))
+	if words < m.minWords {
+		return p, nil
+	}
+	sort.SliceStable(top, func(i, j int) bool { return top[i].Weight > top[j].Weight })
 	if len(top) > 5 {
 		top = top[:5]
 	}
-	return 1 / (1 + math.Exp(-z)), top
+	return p, top
 }
 
 // ToxicTrainOptions tunes TrainToxic.
 type ToxicTrainOptions struct {
-	Epochs    int     // default 8
-	Rate      float64 // learning rate, default 0.2
-	L2        float64 // regularisation, default 1e-4
-	Threshold float64 // stored decision threshold, default 0.7
-	MinCount  int     // drop features seen fewer times, default 2
+	Epochs    int     // default 6
+	Rate      float64 // AdaGrad learning rate, default 0.3
+	L2        float64 // regularisation per update, default 1e-5
+	Threshold float64 // stored decision threshold, default 0.5
+	Strong    float64 // stored weight one word must reach to drop a text
+	Civic     float64 // stored log-odds shift per civic word (at most two)
+	MinWords  int     // stored number of distinct model words a text needs to be dropped
+	Bits      uint    // log2 of the number of weight buckets, default 19
+	Norm      float64 // divide the feature sum by n^Norm, default 0.5
 	Seed      uint64
+}
+
+// SetDefaults fills the zero fields.
+func (o *ToxicTrainOptions) SetDefaults() {
+	if o.Epochs <= 0 {
+		o.Epochs = 6
+	}
+	if o.Rate <= 0 {
+		o.Rate = 0.3
+	}
+	if o.L2 <= 0 {
+		o.L2 = 1e-5
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 0.5
+	}
+	if o.Strong < 0 {
+		o.Strong = 0
+	}
+	if o.Bits == 0 {
+		o.Bits = 19
+	}
+	if o.Norm < 0 {
+		o.Norm = 0
+	}
 }
 
 // TrainToxic fits the toxic model; it returns the serialised model (see ParseToxicModel).
 func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) ([]byte, error) {
-	if opt.Epochs <= 0 {
-		opt.Epochs = 8
-	}
-	if opt.Rate <= 0 {
-		opt.Rate = 0.2
-	}
-	if opt.L2 <= 0 {
-		opt.L2 = 1e-4
-	}
-	if opt.Threshold <= 0 {
-		opt.Threshold = 0.7
-	}
-	if opt.MinCount <= 0 {
-		opt.MinCount = 2
-	}
+	opt.SetDefaults()
 	if len(examples) == 0 {
 		return nil, fmt.Errorf("train toxic: no examples")
 	}
+	if opt.Bits < 10 || opt.Bits > 24 {
+		return nil, fmt.Errorf("train toxic: bits %d out of 10..24", opt.Bits)
+	}
+	m := &ToxicModel{bits: opt.Bits, norm: opt.Norm}
 	type ex struct {
-		f []uint64
-		y float64
+		b    []uint32
+		norm float64
+		y    float64
 	}
 	data := make([]ex, 0, len(examples))
-	count := map[uint64]int{}
-	names := map[uint64]string{}
+	var feats []uint64
 	for _, e := range examples {
 		a := c.analyse(e.Text)
 		var res toxicResult
 		res.evidence = map[string][]otklik.Evidence{}
 		c.detectToxic(a, &res)
-		f := c.toxicFeatures(a, res.reasons, nil, names)
+		feats = c.toxicFeatures(a, res.reasons, feats, nil)
 		c.release(a)
-		for _, x := range f {
-			count[x]++
+		d := ex{norm: 1}
+		for _, f := range feats {
+			if f>>60 == kindCount {
+				d.norm = m.normOf(int(f & (1<<60 - 1)))
+				continue
+			}
+			if f>>60 == kindWord {
+				continue
+			}
+			d.b = append(d.b, uint32(m.bucket(f)))
 		}
-		y := 0.0
 		if e.Toxic {
-			y = 1
+			d.y = 1
 		}
-		data = append(data, ex{f, y})
+		data = append(data, d)
 	}
-	w := map[uint64]float64{}
-	bias := 0.0
+	size := 1 << opt.Bits
+	w := make([]float64, size)
+	g2 := make([]float64, size)
+	bias, bg2 := 0.0, 0.0
 	rng := rand.New(rand.NewPCG(opt.Seed, 1))
 	for ep := 0; ep < opt.Epochs; ep++ {
-		rate := opt.Rate / (1 + float64(ep))
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
 		for _, d := range data {
 			z := bias
-			for _, f := range d.f {
-				if count[f] >= opt.MinCount {
-					z += w[f]
-				}
+			for _, b := range d.b {
+				z += w[b] * d.norm
 			}
 			p := 1 / (1 + math.Exp(-z))
-			g := d.y - p
-			bias += rate * g
-			for _, f := range d.f {
-				if count[f] >= opt.MinCount {
-					w[f] += rate * (g - opt.L2*w[f])
-				}
+			g := p - d.y
+			bg2 += g * g
+			bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
+			for _, b := range d.b {
+				gi := g*d.norm + opt.L2*w[b]
+				g2[b] += gi * gi
+				w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
 			}
 		}
 	}
-	var feats []string
-	for f, v := range w {
-		if math.Abs(v) >= 0.2 {
-			feats = append(feats, names[f])
-		}
+	maxAbs := 0.0
+	for _, v := range w {
+		maxAbs = max(maxAbs, math.Abs(v))
 	}
-	sort.Strings(feats)
+	scale := maxAbs / 127
+	if scale == 0 {
+		scale = 1
+	}
+	q := make([]byte, size)
+	for i, v := range w {
+		q[i] = byte(int8(math.Round(v / scale)))
+	}
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestCompression)
+	fw.Write(q)
+	fw.Close()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "otklik-lr\tv1\tthreshold=%g\texamples=%d\n", opt.Threshold, len(examples))
-	fmt.Fprintf(&b, "bias\t%.4f\n", bias)
-	for _, f := range feats {
-		fmt.Fprintf(&b, "%s\t%.4f\n", f, w[featureID(f)])
+	fmt.Fprintf(&b, "otklik-lr\tv2\tthreshold=%g\tstrong=%g\tcivic=%g\tminwords=%d\tbits=%d\tnorm=%g\tscale=%g\tbias=%g\texamples=%d\n",
+		opt.Threshold, opt.Strong, opt.Civic, opt.MinWords, opt.Bits, opt.Norm, scale, bias, len(examples))
+	fmt.Fprintf(&b, "# int8 weights, one per hashed feature bucket, deflate then base64\n")
+	enc := base64.StdEncoding.EncodeToString(z.Bytes())
+	for len(enc) > 0 {
+		k := min(len(enc), 76)
+		b.WriteString(enc[:k])
+		b.WriteByte('\n')
+		enc = enc[k:]
 	}
 	return b.Bytes(), nil
 }
@@ -290,40 +585,92 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 // ParseToxicModel reads a model written by TrainToxic.
 func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	sum := sha1.Sum(data)
-	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, names: map[uint64]string{}, firsts: map[uint64]bool{}, Threshold: 0.7}
+	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, names: map[uint64]string{}, firsts: map[uint64]bool{},
+		Threshold: 0.5}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv1\t") {
-		return nil, fmt.Errorf("not an otklik-lr v1 model")
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv2\t") {
+		return nil, fmt.Errorf("not an otklik-lr v2 model")
 	}
 	for _, f := range strings.Split(sc.Text(), "\t")[2:] {
-		if k, v, _ := strings.Cut(f, "="); k == "threshold" {
-			t, err := strconv.ParseFloat(v, 64)
-			if err != nil || t <= 0 || t >= 1 {
-				return nil, fmt.Errorf("toxic model: bad threshold %q", v)
-			}
-			m.Threshold = t
-		}
-	}
-	n := 1
-	for sc.Scan() {
-		n++
-		k, v, ok := strings.Cut(sc.Text(), "\t")
-		if !ok {
-			return nil, fmt.Errorf("toxic model line %d: no tab", n)
-		}
+		k, v, _ := strings.Cut(f, "=")
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return nil, fmt.Errorf("toxic model line %d: %w", n, err)
+			return nil, fmt.Errorf("toxic model header: %s: %w", k, err)
 		}
-		if k == "bias" {
-			m.bias = x
-		} else {
-			m.w[featureID(k)] = x
-			m.names[featureID(k)] = k
-			if a, b, ok := strings.Cut(k, "_"); ok && a != "" && b != "" {
-				m.firsts[fhash(a)] = true
+		switch k {
+		case "threshold":
+			if x <= 0 || x >= 1 {
+				return nil, fmt.Errorf("toxic model: bad threshold %q", v)
 			}
+			m.Threshold = x
+		case "strong":
+			m.strong = x
+		case "bits":
+			if x < 10 || x > 24 {
+				return nil, fmt.Errorf("toxic model: bad bits %q", v)
+			}
+			m.bits = uint(x)
+		case "norm":
+			m.norm = x
+		case "civic":
+			m.civic = x
+		case "minwords":
+			m.minWords = int(x)
+		case "scale":
+			m.scale = x
+		case "bias":
+			m.bias = x
 		}
 	}
-	return m, sc.Err()
+	if m.bits == 0 || m.scale <= 0 {
+		return nil, fmt.Errorf("toxic model: header lacks bits or scale")
+	}
+	var enc strings.Builder
+	for sc.Scan() {
+		if l := sc.Text(); l != "" && l[0] != '#' {
+			enc.WriteString(l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	z, err := base64.StdEncoding.DecodeString(enc.String())
+	if err != nil {
+		return nil, fmt.Errorf("toxic model weights: %w", err)
+	}
+	q, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), 1<<m.bits+1))
+	if err != nil {
+		return nil, fmt.Errorf("toxic model weights: %w", err)
+	}
+	if len(q) != 1<<m.bits {
+		return nil, fmt.Errorf("toxic model: %d weights, want %d", len(q), 1<<m.bits)
+	}
+	m.q = make([]int8, len(q))
+	for i, v := range q {
+		m.q[i] = int8(v)
+	}
+	return m, nil
+}
+
+// WithStrong returns a copy of m that needs one feature of at least weight s to drop a
+// text (for tuning by cross-validation).
+func (m *ToxicModel) WithStrong(s float64) *ToxicModel {
+	mm := *m
+	mm.strong = s
+	return &mm
+}
+
+// WithMinWords returns a copy of m that needs n distinct model words to drop a text (for
+// tuning by cross-validation).
+func (m *ToxicModel) WithMinWords(n int) *ToxicModel {
+	mm := *m
+	mm.minWords = n
+	return &mm
+}
+
+// WithCivic returns a copy of m with the civic shift c (for tuning by cross-validation).
+func (m *ToxicModel) WithCivic(c float64) *ToxicModel {
+	mm := *m
+	mm.civic = c
+	return &mm
 }

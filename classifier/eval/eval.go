@@ -358,6 +358,10 @@ func (f *Field) multi(id string, want, got []string) {
 type Report struct {
 	Set    *Set
 	Fields []*Field
+	// Dropped counts the rows given a non-empty drop list (point 16), whatever the set
+	// labels: on the complaint sets, which hold no offensive texts, it is the false-drop
+	// count.
+	Dropped int
 }
 
 // Field returns the named field's outcome, or nil.
@@ -382,6 +386,7 @@ func Run(c *classifier.Classifier, s *Set) *Report {
 		}
 		return f
 	}
+	dropped := 0
 	for _, r := range s.Rows {
 		p := &otklik.Publication{ID: r.ID, Text: r.Text, Kind: r.Kind, Engagement: r.Eng, Author: otklik.Author{Followers: r.Followers}}
 		c.Classify(p)
@@ -406,6 +411,9 @@ func Run(c *classifier.Classifier, s *Set) *Report {
 		for _, d := range cl.Drop {
 			got = append(got, string(d))
 		}
+		if len(got) > 0 {
+			dropped++
+		}
 		if r.HasDrop {
 			get("drop").multi(r.ID, r.Drop, got)
 		}
@@ -420,7 +428,7 @@ func Run(c *classifier.Classifier, s *Set) *Report {
 			get("toxic").single(r.ID, want, g)
 		}
 	}
-	rep := &Report{Set: s}
+	rep := &Report{Set: s, Dropped: dropped}
 	for _, n := range order {
 		if f := fields[n]; f != nil {
 			rep.Fields = append(rep.Fields, f)
@@ -435,6 +443,7 @@ func (r *Report) Write(w io.Writer) {
 	if r.Set.Note != "" {
 		fmt.Fprintf(w, "   %s\n", r.Set.Note)
 	}
+	fmt.Fprintf(w, "   dropped (point 16) %d of %d rows (%.2f%%)\n", r.Dropped, len(r.Set.Rows), 100*ratio(r.Dropped, len(r.Set.Rows)))
 	for _, f := range r.Fields {
 		fmt.Fprintf(w, "   %-9s accuracy %.3f (%d/%d)\n", f.Name, f.Accuracy(), f.Hits, f.N)
 		labels := make([]string, 0, len(f.Labels))

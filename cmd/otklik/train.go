@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/otklik/otklik/classifier"
@@ -31,7 +32,19 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	uniform := fs.Bool("uniform-prior", true, "equal class priors (the training sets over-represent housing)")
 	weight := fs.Float64("weight", 0, "model weight against the dictionaries for cross-validation (default 2)")
 	toxic := fs.Bool("toxic", false, "train the point-16 (toxic) model instead of the topic model, from sets labelled toxic or with drop lists")
-	threshold := fs.Float64("threshold", 0.7, "decision threshold stored in the toxic model")
+	threshold := fs.Float64("threshold", 0.5, "decision threshold stored in the toxic model")
+	strong := fs.Float64("strong", 0, "toxic model: weight one word must reach to drop a text (stored in the model)")
+	civic := fs.Float64("civic", 0, "toxic model: log-odds shift per word of the topic dictionaries, at most two (stored in the model)")
+	minWords := fs.Int("min-words", 0, "toxic model: distinct model words a text needs to be dropped by the model (stored in the model)")
+	cvMinWords := fs.String("cv-min-words", "", "toxic cross-validation: min-words values to report (default: --min-words)")
+	cvCivic := fs.String("cv-civic", "", "toxic cross-validation: civic shifts to report (default: --civic)")
+	bits := fs.Uint("bits", 0, "toxic model: log2 of the number of hashed weight buckets (default 19)")
+	norm := fs.Float64("norm", -1, "toxic model: divide the feature sum by n^NORM (default 0.5)")
+	epochs := fs.Int("epochs", 0, "toxic model: training epochs (default 6)")
+	rate := fs.Float64("rate", 0, "toxic model: AdaGrad learning rate (default 0.3)")
+	l2 := fs.Float64("l2", 0, "toxic model: L2 regularisation (default 1e-5)")
+	cvThresholds := fs.String("cv-thresholds", "0,0.4,0.45,0.5,0.55,0.6,0.7", "toxic cross-validation: thresholds to report (0 = lexicon only)")
+	cvStrong := fs.String("cv-strong", "", "toxic cross-validation: strong weights to report (default: --strong)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +79,39 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 		train = append(train, s)
 	}
 	if *toxic {
-		return trainToxic(c, train, dir, root, *testSets, *cv, *out, *threshold)
+		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, Bits: *bits, Norm: *norm,
+			Epochs: *epochs, Rate: *rate, L2: *l2}
+		if *norm < 0 {
+			opt.Norm = 0.5
+		}
+		ths, err := floatList(*cvThresholds)
+		if err != nil {
+			return fmt.Errorf("%w: --cv-thresholds: %v", errUsage, err)
+		}
+		sts := []float64{*strong}
+		if *cvStrong != "" {
+			if sts, err = floatList(*cvStrong); err != nil {
+				return fmt.Errorf("%w: --cv-strong: %v", errUsage, err)
+			}
+		}
+		cvs := []float64{*civic}
+		if *cvCivic != "" {
+			if cvs, err = floatList(*cvCivic); err != nil {
+				return fmt.Errorf("%w: --cv-civic: %v", errUsage, err)
+			}
+		}
+		mws := []int{*minWords}
+		if *cvMinWords != "" {
+			fl, err := floatList(*cvMinWords)
+			if err != nil {
+				return fmt.Errorf("%w: --cv-min-words: %v", errUsage, err)
+			}
+			mws = nil
+			for _, x := range fl {
+				mws = append(mws, int(x))
+			}
+		}
+		return trainToxic(c, train, dir, root, *testSets, *cv, *out, opt, ths, sts, cvs, mws)
 	}
 	opt := classifier.TrainOptions{Alpha: *alpha, MinCount: *minCount, MaxFeatures: *maxFeat, UniformPrior: *uniform}
 	if *cv > 1 {
@@ -170,8 +215,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // trainToxic trains (and cross-validates) the point-16 model.
-func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, out string, threshold float64) error {
-	opt := classifier.ToxicTrainOptions{Threshold: threshold}
+func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, out string, opt classifier.ToxicTrainOptions, ths, strongs, civics []float64, minWords []int) error {
 	if cv > 1 {
 		test := train
 		if testSets != "" {
@@ -184,8 +228,7 @@ func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, o
 				test = append(test, s)
 			}
 		}
-		ths := []float64{0, 0.5, 0.6, 0.7, 0.8, 0.9}
-		res, err := eval.CrossValidateToxic(train, test, cv, ths, opt, c.stderr)
+		res, err := eval.CrossValidateToxic(train, test, cv, ths, strongs, civics, minWords, opt, c.stderr)
 		if err != nil {
 			return err
 		}
@@ -193,7 +236,7 @@ func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, o
 		for _, r := range res {
 			for _, s := range test {
 				p := r.Sets[s.Name]
-				fmt.Fprintf(c.stdout, "  threshold %.2f  %-8s P %.3f R %.3f F1 %.3f (tp %d fp %d fn %d)\n", r.Threshold, s.Name, p.Precision(), p.Recall(), p.F1(), p.TP, p.FP, p.FN)
+				fmt.Fprintf(c.stdout, "  threshold %.2f strong %.2f civic %.2f min-words %d  %-8s P %.3f R %.3f F1 %.3f (tp %d fp %d fn %d)\n", r.Threshold, r.Strong, r.Civic, r.MinWords, s.Name, p.Precision(), p.Recall(), p.F1(), p.TP, p.FP, p.FN)
 			}
 		}
 	}
@@ -217,4 +260,17 @@ func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, o
 	}
 	fmt.Fprintf(c.stdout, "wrote %s: %d examples, %d bytes\n", out, len(ex), len(data))
 	return nil
+}
+
+// floatList parses "0.4,0.5".
+func floatList(s string) ([]float64, error) {
+	var out []float64
+	for _, x := range trainList(s) {
+		v, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
