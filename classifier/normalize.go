@@ -245,8 +245,16 @@ func (z *tokenizer) chunk(key string) *chunk {
 		}
 	}
 	e := z.chunks.getHashed(h, key, z.scanChunk)
-	// Replace the slot chosen by the hash's high bits (a cheap pseudo-random choice).
-	b[(h>>60)%l1Ways] = l1Slot{h: h, e: e}
+	// Fill a free slot; in a full bucket, replace the one chosen by the hash's high bits
+	// (a cheap pseudo-random choice).
+	w := (h >> 60) % l1Ways
+	for i := range b {
+		if b[i].e == nil {
+			w = uint64(i)
+			break
+		}
+	}
+	b[w] = l1Slot{h: h, e: e}
 	return e
 }
 
