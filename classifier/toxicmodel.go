@@ -459,6 +459,8 @@ type ToxicTrainOptions struct {
 	Strong    float64 // stored weight one word must reach to drop a text
 	Civic     float64 // stored log-odds shift per civic word (at most two)
 	MinWords  int     // stored number of distinct model words a text needs to be dropped
+	NB        float64 // > 0: NB-weighted features with this smoothing
+	Residual  bool    // train only on the texts the lexicon finds clean
 	Bits      uint    // log2 of the number of weight buckets, default 19
 	Norm      float64 // divide the feature sum by n^Norm, default 0.5
 	Seed      uint64
@@ -527,9 +529,37 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		if e.Toxic {
 			d.y = 1
 		}
+		if opt.Residual && len(res.reasons) > 0 {
+			continue
+		}
 		data = append(data, d)
 	}
 	size := 1 << opt.Bits
+	// x holds each bucket's feature value: 1, or with NB the naive Bayes log-count ratio
+	// of the bucket (NB-weighted logistic regression); the stored weight is w·x, so
+	// scoring costs the same either way.
+	x := make([]float64, size)
+	for i := range x {
+		x[i] = 1
+	}
+	if opt.NB > 0 {
+		pos, neg := make([]float64, size), make([]float64, size)
+		var sp, sn float64
+		for _, d := range data {
+			for _, b := range d.b {
+				if d.y == 1 {
+					pos[b]++
+					sp++
+				} else {
+					neg[b]++
+					sn++
+				}
+			}
+		}
+		for i := range x {
+			x[i] = math.Log((pos[i] + opt.NB) / (sp + opt.NB*float64(size)) * (sn + opt.NB*float64(size)) / (neg[i] + opt.NB))
+		}
+	}
 	w := make([]float64, size)
 	g2 := make([]float64, size)
 	bias, bg2 := 0.0, 0.0
@@ -539,18 +569,21 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		for _, d := range data {
 			z := bias
 			for _, b := range d.b {
-				z += w[b] * d.norm
+				z += w[b] * x[b] * d.norm
 			}
 			p := 1 / (1 + math.Exp(-z))
 			g := p - d.y
 			bg2 += g * g
 			bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
 			for _, b := range d.b {
-				gi := g*d.norm + opt.L2*w[b]
+				gi := g*x[b]*d.norm + opt.L2*w[b]
 				g2[b] += gi * gi
 				w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
 			}
 		}
+	}
+	for i := range w {
+		w[i] *= x[i]
 	}
 	maxAbs := 0.0
 	for _, v := range w {

@@ -35,6 +35,8 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	threshold := fs.Float64("threshold", 0.5, "decision threshold stored in the toxic model")
 	strong := fs.Float64("strong", 0, "toxic model: weight one word must reach to drop a text (stored in the model)")
 	civic := fs.Float64("civic", 0, "toxic model: log-odds shift per word of the topic dictionaries, at most two (stored in the model)")
+	nb := fs.Float64("nb", 0, "toxic model: NB-weighted features with this smoothing (0: plain)")
+	residual := fs.Bool("residual", false, "toxic model: train only on texts the lexicon finds clean")
 	minWords := fs.Int("min-words", 0, "toxic model: distinct model words a text needs to be dropped by the model (stored in the model)")
 	cvMinWords := fs.String("cv-min-words", "", "toxic cross-validation: min-words values to report (default: --min-words)")
 	cvCivic := fs.String("cv-civic", "", "toxic cross-validation: civic shifts to report (default: --civic)")
@@ -79,7 +81,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 		train = append(train, s)
 	}
 	if *toxic {
-		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, Bits: *bits, Norm: *norm,
+		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, NB: *nb, Residual: *residual, Bits: *bits, Norm: *norm,
 			Epochs: *epochs, Rate: *rate, L2: *l2}
 		if *norm < 0 {
 			opt.Norm = 0.5
