@@ -301,6 +301,15 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi.topicPhr = c.topics.phrases[wi.stem]
 	wi.prioPhr = c.prio.dict.phrases[wi.stem]
 	wi.gaz = c.gaz.byStem[wi.stem]
+	if len(wi.topics) > 0 || len(wi.topicPhr) > 0 {
+		wi.has |= hasTopic
+	}
+	if len(wi.prio) > 0 || len(wi.prioPhr) > 0 {
+		wi.has |= hasPrio
+	}
+	if len(wi.gaz) > 0 {
+		wi.has |= hasGaz
+	}
 	wi.threat = c.toxic.threatWords[w]
 	wi.pointer = c.toxic.pointers[w]
 	for i, p := range c.toxic.threats {

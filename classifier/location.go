@@ -257,6 +257,9 @@ func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 	var found []locMatch
 	var ambiguous []otklik.Evidence
 	for i := range a.stems {
+		if a.winfo[i].has&hasGaz == 0 {
+			continue
+		}
 		for _, ei := range a.winfo[i].gaz {
 			e := &g.entries[ei]
 			if i+len(e.stems) > len(a.stems) {

@@ -147,10 +147,14 @@ func (d *termDict) partMatches(t *topicTerm, k int, word, stem string) bool {
 
 // scores sums the weights of the distinct terms found in a, per topic, and returns the
 // matched term indexes.
-func (d *termDict) scores(a *analysis, hits func(*wordInfo) ([]termHit, []int32), out []float64) []int32 {
+// Words without hits (info.has&bit == 0) are skipped without reading their hits.
+func (d *termDict) scores(a *analysis, bit uint8, hits func(*wordInfo) ([]termHit, []int32), out []float64) []int32 {
 	var matched []int32
 	has := func(i int32) bool { return slices.Contains(matched, i) }
 	for wi, info := range a.winfo {
+		if info.has&bit == 0 {
+			continue
+		}
 		single, phr := hits(info)
 		negated := d.negation && wi > 0 && a.words[wi-1] == "не"
 		for _, h := range single {
@@ -198,7 +202,7 @@ const modelGate = 1.5
 // topicOf decides the topic and its evidence.
 func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 	sc := make([]float64, len(topicIDs))
-	matched := c.topics.scores(a, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+	matched := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
 	dictMax := 0.0
 	for _, s := range sc {
 		dictMax = max(dictMax, s)

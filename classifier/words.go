@@ -12,36 +12,54 @@ import (
 // wordInfo is everything the classifier derives from one normalised word on its own. It
 // is computed once per distinct word and cached: residents' vocabulary is small, so after
 // warm-up almost every word of a publication is a cache hit.
+//
+// The fields are ordered by use: the first 64 bytes are read for every word of every text,
+// the next 64 for most, the rest (dictionary hits) only when has says there are any. The
+// struct is 248 bytes, so it is allocated in the 256-byte size class, aligned to cache
+// lines (TestWordInfoSize).
 type wordInfo struct {
-	// word is the normalised word itself (the cache key).
-	word string
 	// stem is the Snowball (Russian) stem.
 	stem string
 	// obscene and insult name the lexicon entry the word matched, "" when none.
 	obscene, insult string
+	// stemH and prefixH are the toxic model's feature ids of the stem and of "p:" and the
+	// first five letters of a longer word (catching derived forms: «петушонок»); 0 when
+	// the word is not a feature (digits, pronouns, civic vocabulary).
+	stemH uint64
+	// has tells which of the dictionary hits below are non-empty (hasTopic, hasPrio,
+	// hasGaz).
+	has uint8
 	// animal reports a word that insults only after a pointing word («эти свиньи»).
 	animal bool
+	// threat reports a threat word; threatPhr the threat phrases it starts; pointer a word
+	// that aims an animal word at someone («эти», «ты»).
+	threat, pointer bool
+	// pairFirst reports that the stem starts some stem pair the model weighs.
+	pairFirst bool
+
+	// word is the normalised word itself (the cache key).
+	word      string
+	threatPhr []int
+	// nb is the topic model's log P(stem | topic), nil when the model does not know it.
+	nb *[len(topicIDs)]float64
+	// tw is the toxic model's weight of stemH plus prefixH.
+	tw      float64
+	prefixH uint64
+
 	// topics and prio list the single-word topic and priority terms the word matched;
 	// topicPhr and prioPhr the phrases whose first word it is.
 	topics, prio      []termHit
 	topicPhr, prioPhr []int32
 	// gaz lists the gazetteer entries whose first word it is.
 	gaz []int
-	// threat reports a threat word; threatPhr the threat phrases it starts; pointer a word
-	// that aims an animal word at someone («эти», «ты»).
-	threat, pointer bool
-	threatPhr       []int
-	// stemH and prefixH are the toxic model's feature ids of the stem and of "p:" and the
-	// first five letters of a longer word (catching derived forms: «петушонок»); 0 when
-	// the word is not a feature (digits, pronouns, civic vocabulary).
-	stemH, prefixH uint64
-	// tw is the toxic model's weight of stemH plus prefixH; pairFirst reports that the stem
-	// starts some stem pair the model weighs.
-	tw        float64
-	pairFirst bool
-	// nb is the topic model's log P(stem | topic), nil when the model does not know it.
-	nb *[len(topicIDs)]float64
 }
+
+// Bits of wordInfo.has.
+const (
+	hasTopic uint8 = 1 << iota // topics or topicPhr
+	hasPrio                    // prio or prioPhr
+	hasGaz                     // gaz
+)
 
 // termHit is a reference to a dictionary term.
 type termHit struct {
