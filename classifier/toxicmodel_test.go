@@ -1,0 +1,140 @@
+package classifier
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// toxicTrainSet is a tiny synthetic corpus: «жмырь» (not in the lexicon) marks the toxic
+// texts.
+func toxicTrainSet() []ToxicExample {
+	var ex []ToxicExample
+	for i, s := range []string{"жмырь", "жмыри", "жмырём", "жмыря", "жмырями"} {
+		ex = append(ex,
+			ToxicExample{Text: "все соседи тут " + s + " конченые " + strings.Repeat("да ", i), Toxic: true},
+			ToxicExample{Text: "опять эти " + s + " пишут ерунду", Toxic: true},
+			ToxicExample{Text: "во дворе хорошая погода, гуляем с детьми " + strings.Repeat("ну ", i)},
+			ToxicExample{Text: "спасибо за концерт в парке, пели от души"},
+		)
+	}
+	return ex
+}
+
+func TestToxicModelTrainParseScore(t *testing.T) {
+	lex, err := New(Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := lex.TrainToxic(toxicTrainSet(), ToxicTrainOptions{Threshold: 0.6, Civic: 0.5, MinWords: 2, Bits: 12, Epochs: 20, NB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseToxicModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Threshold != 0.6 || m.civic != 0.5 || m.minWords != 2 || m.bits != 12 || len(m.q) != 1<<12 {
+		t.Fatalf("parsed header: threshold %v civic %v minwords %d bits %d, %d weights", m.Threshold, m.civic, m.minWords, m.bits, len(m.q))
+	}
+	c, err := New(Config{NoModel: true, ToxicModel: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := func(text string) (float64, float64, []string) {
+		a := c.analyse(text)
+		defer c.release(a)
+		q := c.quickToxic(a)
+		p, top := m.Score(c.toxicFeatures(a, nil, nil, nil))
+		var words []string
+		for _, e := range top {
+			words = append(words, e.Term)
+		}
+		return q, p, words
+	}
+	// An unseen form of the marker word shares letter n-grams with the seen ones.
+	q, p, top := score("какие же вы жмырюги все")
+	if p < 0.6 {
+		t.Errorf("unseen form: p = %.3f, want ≥ 0.6 (evidence %v)", p, top)
+	}
+	if len(top) == 0 || !strings.HasPrefix(top[0], "жмыр") {
+		t.Errorf("unseen form: evidence %v, want the marker word first", top)
+	}
+	// Without civic words and pronouns, quickToxic is Score's probability.
+	if math.Abs(q-p) > 1e-9 {
+		t.Errorf("quickToxic %.6f != Score %.6f", q, p)
+	}
+	if _, p, _ := score("гуляем во дворе, погода хорошая"); p >= 0.5 {
+		t.Errorf("clean text: p = %.3f, want < 0.5", p)
+	}
+	// Too few model words: a score but no evidence, so no drop.
+	if _, _, top := score("жмырюги"); len(top) != 0 {
+		t.Errorf("one-word text: evidence %v, want none (min words 2)", top)
+	}
+	pub := publication("какие же вы жмырюги все")
+	c.Classify(pub)
+	if len(pub.Class.Drop) != 1 || pub.Class.Drop[0] != "insult" {
+		t.Errorf("Classify: drop %v, want [insult]", pub.Class.Drop)
+	}
+	if ev := pub.Class.Explanation["insult"]; len(ev) < 2 || !strings.HasPrefix(ev[0].Term, "model:") {
+		t.Errorf("Classify: explanation %v, want model id and words", ev)
+	}
+}
+
+func TestToxicModelParseErrors(t *testing.T) {
+	lex, err := New(Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := lex.TrainToxic(toxicTrainSet(), ToxicTrainOptions{Bits: 10, Epochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := strings.Cut(string(good), "\n")
+	tests := map[string]string{
+		"v1 model":      "otklik-lr\tv1\tthreshold=0.7\nbias\t0.1\n",
+		"bad threshold": strings.Replace(header, "threshold=0.5", "threshold=1.5", 1) + "\n" + body,
+		"no bits":       strings.Replace(header, "\tbits=10", "", 1) + "\n" + body,
+		"bad base64":    header + "\n!!!!\n",
+		"short weights": strings.Replace(header, "bits=10", "bits=11", 1) + "\n" + body,
+	}
+	for name, data := range tests {
+		if _, err := ParseToxicModel([]byte(data)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := ParseToxicModel(good); err != nil {
+		t.Errorf("good model: %v", err)
+	}
+}
+
+func TestToxicFeatureCodes(t *testing.T) {
+	var codes [48]uint64
+	for _, tc := range []struct {
+		word   string
+		banned bool
+	}{
+		{"скипидаром", true}, {"хлебать", true}, {"колебаться", true}, {"мудрый", true},
+		{"оскорблять", true}, {"уродился", true}, {"задолбали", true},
+		{"дебилы", false}, {"дорога", false}, {"столб", false}, {"тебе", true},
+	} {
+		if got := bannedWord(&codes, wordCodes(tc.word, &codes)); got != tc.banned {
+			t.Errorf("bannedWord(%q) = %v, want %v", tc.word, got, tc.banned)
+		}
+	}
+	wi := &wordInfo{word: "дебил", stem: "дебил"}
+	var names []string
+	wordFeatures(wi, false, nil, func(f uint64) { names = append(names, featureName(f)) })
+	for _, want := range []string{"<де", "деби", "ебил", "бил>", "дебил"} {
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Errorf("features of %q: %v lack %q", wi.word, names, want)
+		}
+	}
+	if got := unpack(packRunes("жмырь*9z", 8), 8); got != "жмырь*9z" {
+		t.Errorf("pack/unpack: %q", got)
+	}
+}
