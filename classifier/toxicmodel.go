@@ -46,10 +46,9 @@ type ToxicModel struct {
 	// it: a text of two or three words is judged by the lexicon alone («хлебать щи»,
 	// «мудрый мандарин», «Задолбали уже»).
 	minWords int
-	// w, names and firsts are the per-word tables the classifier's word cache reads
+	// w and firsts are the v1 per-word tables the classifier's word cache still reads
 	// (wordInfo.tw, pairFirst); this model scores from q and leaves them empty.
 	w      map[uint64]float64
-	names  map[uint64]string
 	firsts map[uint64]bool
 }
 
@@ -618,7 +617,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 // ParseToxicModel reads a model written by TrainToxic.
 func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	sum := sha1.Sum(data)
-	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, names: map[uint64]string{}, firsts: map[uint64]bool{},
+	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, firsts: map[uint64]bool{},
 		Threshold: 0.5}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv2\t") {
