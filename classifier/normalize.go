@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -326,12 +327,12 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			j += n
 		}
 		e := z.chunk(s[i:j])
-		if len(e.toks) == 0 {
+		if e.ntoks == 0 {
 			sentence, dash = sentence || e.sentence, dash || e.dash
 		} else {
 			k := len(toks)
-			if len(e.toks) == 1 {
-				toks = append(toks, e.toks[0])
+			if e.ntoks == 1 {
+				toks = append(toks, e.one)
 			} else {
 				toks = append(toks, e.toks...)
 			}
@@ -350,20 +351,27 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 
 // chunk is the cached tokenization of a run of non-space characters, scanned as if it
 // stood alone; sentence and dash are the states it leaves behind.
+//
+// A cache hit on a chunk of at most 24 bytes with at most one token (nearly all) reads only
+// the first 64 bytes; the struct is padded to 128 bytes, a size class whose objects are
+// aligned to cache lines (TestChunkSize).
 type chunk struct {
-	// short holds a key of up to 24 bytes inline, so that checking a cache hit reads one
-	// cache line; longer keys are compared through key.
-	short          [24]byte
-	klen           int
-	key            string
-	toks           []Token
+	// short holds a key of up to 24 bytes inline; longer keys are compared through key.
+	short [24]byte
+	klen  uint32
+	// ntoks is the number of tokens, 2 meaning two or more (then they are in toks).
+	ntoks          uint8
 	sentence, dash bool
-	one            [1]Token
+	// one is the token of a one-token chunk.
+	one  Token
+	key  string
+	toks []Token
+	_    [24]byte
 }
 
 // is reports whether the chunk's key is k.
 func (e *chunk) is(k string) bool {
-	if len(k) != e.klen {
+	if uint64(len(k)) != uint64(e.klen) && !(e.klen == math.MaxUint32 && len(k) > math.MaxUint32) {
 		return false
 	}
 	if len(k) <= len(e.short) {
@@ -374,12 +382,16 @@ func (e *chunk) is(k string) bool {
 
 func (z *tokenizer) scanChunk(s string) *chunk {
 	toks, sentence, dash := z.scan(s, nil, false, false)
-	e := &chunk{key: s, klen: len(s), sentence: sentence, dash: dash}
-	if len(toks) == 1 {
+	// klen saturates: a key longer than 4 GiB is then compared in full through key.
+	e := &chunk{key: s, klen: uint32(min(len(s), math.MaxUint32)), sentence: sentence, dash: dash}
+	switch len(toks) {
+	case 0:
+	case 1:
 		// Most chunks are one word: keep its token in the same allocation.
-		e.one[0] = toks[0]
-		e.toks = e.one[:]
-	} else {
+		e.ntoks = 1
+		e.one = toks[0]
+	default:
+		e.ntoks = 2
 		e.toks = slices.Clip(toks)
 	}
 	copy(e.short[:], s)

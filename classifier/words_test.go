@@ -15,3 +15,14 @@ func TestWordInfoSize(t *testing.T) {
 		t.Errorf("wordInfo.word at %d, want 64 (the hot fields fill the first cache line)", off)
 	}
 }
+
+// TestChunkSize keeps chunk in the 128-byte size class with a hit's fields in the first
+// 64 bytes (see normalize.go).
+func TestChunkSize(t *testing.T) {
+	if n := unsafe.Sizeof(chunk{}); n != 128 {
+		t.Errorf("chunk is %d bytes, want 128", n)
+	}
+	if off := unsafe.Offsetof(chunk{}.key); off != 64 {
+		t.Errorf("chunk.key at %d, want 64", off)
+	}
+}
