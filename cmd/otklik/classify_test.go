@@ -241,3 +241,30 @@ func FuzzDecodeClassifyIn(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) { checkDecode(t, raw) })
 }
+
+// BenchmarkDecodeClassifyIn measures the hand-written decoder on the toxic dev lines;
+// BenchmarkDecodeClassifyInJSON is encoding/json on the same lines, for comparison.
+func BenchmarkDecodeClassifyIn(b *testing.B) { benchDecode(b, decodeClassifyIn) }
+func BenchmarkDecodeClassifyInJSON(b *testing.B) {
+	benchDecode(b, func(raw []byte, in *classifyIn) error { return json.Unmarshal(raw, in) })
+}
+
+func benchDecode(b *testing.B, decode func([]byte, *classifyIn) error) {
+	shared := os.Getenv("OTKLIK_SHARED")
+	if shared == "" {
+		shared = filepath.Join("..", "..", "..", "shared")
+	}
+	data, err := os.ReadFile(filepath.Join(shared, "data/toxic-2ch-pikabu/dev.jsonl"))
+	if err != nil {
+		b.Skipf("toxic dev set not found: %v", err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	b.SetBytes(int64(len(data) / len(lines)))
+	b.ReportAllocs()
+	var in classifyIn
+	for i := 0; b.Loop(); i++ {
+		if err := decode(lines[i%len(lines)], &in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
