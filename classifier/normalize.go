@@ -276,10 +276,18 @@ func wordRune(r rune) bool {
 		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
 			r == '*' || r == '@' || r == '#' || r == '$' || r == '%'
 	case r >= 0x400 && r <= 0x4FF:
-		return unicode.IsLetter(r)
+		return cyrillicLetter[r-0x400]
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '…'
 }
+
+// cyrillicLetter is unicode.IsLetter over the Cyrillic block U+0400–U+04FF (read-only).
+var cyrillicLetter = func() (t [0x100]bool) {
+	for i := range t {
+		t[i] = unicode.IsLetter(rune(0x400 + i))
+	}
+	return t
+}()
 
 func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 	s = prepare(s)
