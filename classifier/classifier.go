@@ -297,6 +297,9 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 		wi.tw = m.w[wi.stemH] + m.w[wi.prefixH]
 		wi.pairFirst = m.firsts[wi.stemH]
 	}
+	if m := c.tmodel; m != nil && modelWord(wi) {
+		wi.tq, wi.tn, wi.tbanned = m.wordSum(wi)
+	}
 	wi.prio = c.prio.dict.wordHits(w, wi.stem)
 	wi.topicPhr = c.topics.phrases[wi.stem]
 	wi.prioPhr = c.prio.dict.phrases[wi.stem]

@@ -387,11 +387,69 @@ func (m *ToxicModel) normOf(n int) float64 {
 // quantised weights of the features without building the feature list.
 func (c *Classifier) quickToxic(a *analysis) float64 {
 	m := c.tmodel
-	var s float64
 	var acc int32
-	n := eachFeature(a, false, func(f uint64) { acc += int32(m.q[m.bucket(f)]) })
-	s = float64(acc) * m.scale
+	n := 0
+	add := func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) }
+	caps, civic, pron := 0, 0, 0
+	var prev *wordInfo
+	var seen map[*wordInfo]bool
+	if len(a.winfo) > 48 {
+		seen = make(map[*wordInfo]bool, len(a.winfo))
+	}
+	for i, wi := range a.winfo {
+		if a.toks[a.wpos[i]].Cap {
+			caps++
+		}
+		if !modelWord(wi) {
+			if len(wi.topics) > 0 {
+				civic++
+			} else if toxicStop[wi.word] {
+				pron++
+			}
+			prev = nil
+			continue
+		}
+		dup := false
+		if seen != nil {
+			dup = seen[wi]
+			seen[wi] = true
+		} else {
+			for _, p := range a.winfo[:i] {
+				if p == wi {
+					dup = true
+					break
+				}
+			}
+		}
+		if wi.tbanned {
+			prev = nil
+			continue
+		}
+		if !dup {
+			acc += wi.tq
+			n += int(wi.tn)
+		}
+		if prev != nil {
+			add(pairCode(prev, wi))
+		}
+		prev = wi
+	}
+	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
+		add(uint64(kindFlag)<<60 | flagCaps)
+	}
+	add(uint64(kindFlag)<<60 | flagCivic + uint64(min(civic, 4)))
+	add(uint64(kindFlag)<<60 | flagPron + uint64(min(pron, 2)))
+	add(uint64(kindFlag)<<60 | flagLen + uint64(bits.Len(uint(len(a.winfo)))))
+	s := float64(acc) * m.scale
 	return 1 / (1 + math.Exp(-(m.bias + s*m.normOf(n))))
+}
+
+// wordSum is the toxic model's view of one word on its own, cached in its wordInfo: the sum
+// of the quantised weights of its features (letter n-grams and stem), their number, and
+// whether it has a banned root (then it has no features).
+func (m *ToxicModel) wordSum(wi *wordInfo) (acc, n int32, banned bool) {
+	ok := wordFeatures(wi, false, nil, func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) })
+	return acc, n, !ok
 }
 
 // minStrongWeight is the weight the strongest evidence returned by Score must reach; Score

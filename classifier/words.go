@@ -36,6 +36,10 @@ type wordInfo struct {
 	threat, pointer bool
 	// pairFirst reports that the stem starts some stem pair the model weighs.
 	pairFirst bool
+	// tbanned, tq and tn cache the toxic model's view of the word on its own (see
+	// ToxicModel.wordSum): a banned root, the sum of its features' quantised weights and
+	// their number.
+	tbanned bool
 
 	// word is the normalised word itself (the cache key).
 	word      string
@@ -51,7 +55,8 @@ type wordInfo struct {
 	topics, prio      []termHit
 	topicPhr, prioPhr []int32
 	// gaz lists the gazetteer entries whose first word it is.
-	gaz []int
+	gaz    []int
+	tq, tn int32
 }
 
 // Bits of wordInfo.has.
