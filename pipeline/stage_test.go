@@ -76,28 +76,32 @@ func raw(t *testing.T, id, text string) pipeline.Message {
 	return m
 }
 
-func TestStagesEndToEnd(t *testing.T) {
+// setup opens a real embedded bus and index in a temporary directory, with fresh metrics
+// and the default topics and batch settings.
+func setup(t *testing.T) (*diskbus.Bus, *index.Bleve, *pipeline.Metrics, pipeline.Topics, pipeline.BatchConfig, *slog.Logger) {
+	t.Helper()
 	dir := t.TempDir()
 	bus, err := diskbus.Open(filepath.Join(dir, "bus"), diskbus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bus.Close()
+	t.Cleanup(func() { bus.Close() })
 	ix, err := index.OpenBleve(filepath.Join(dir, "index"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
-	reg := prometheus.NewRegistry()
-	m, err := pipeline.NewMetrics(reg)
+	t.Cleanup(func() { ix.Close() })
+	m, err := pipeline.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	topics := pipeline.DefaultTopics()
-	batch := pipeline.DefaultBatchConfig()
+	return bus, ix, m, pipeline.DefaultTopics(), pipeline.DefaultBatchConfig(), slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func TestStagesEndToEnd(t *testing.T) {
+	bus, ix, m, topics, batch, logger := setup(t)
 	batch.Linger = 20 * time.Millisecond
 	batch.RetryMin = time.Millisecond
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	flaky := &flakyIndexer{n: 2, inner: ix}
 
 	ctx := context.Background()
@@ -207,22 +211,8 @@ func TestConfigValidation(t *testing.T) {
 
 // A deletion keeps the stored text and marks the publication deleted.
 func TestDeletionKeepsStoredText(t *testing.T) {
-	dir := t.TempDir()
-	bus, err := diskbus.Open(filepath.Join(dir, "bus"), diskbus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	ix, err := index.OpenBleve(filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	m, _ := pipeline.NewMetrics(prometheus.NewRegistry())
-	topics := pipeline.DefaultTopics()
-	batch := pipeline.DefaultBatchConfig()
+	bus, ix, m, topics, batch, logger := setup(t)
 	batch.Linger = 10 * time.Millisecond
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 	orig := raw(t, "1", "нет воды")
 	gone := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "1", Kind: otklik.Post, Deleted: true,
@@ -281,23 +271,9 @@ func (x *timedIndexer) Index(ctx context.Context, docs []otklik.Publication) (ma
 // An outage longer than the drain timeout does not stop a running stage: the drain
 // timeout only bounds the last batch at shutdown.
 func TestOutageLongerThanDrainTimeout(t *testing.T) {
-	dir := t.TempDir()
-	bus, err := diskbus.Open(filepath.Join(dir, "bus"), diskbus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	ix, err := index.OpenBleve(filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	m, _ := pipeline.NewMetrics(prometheus.NewRegistry())
-	topics := pipeline.DefaultTopics()
-	batch := pipeline.DefaultBatchConfig()
+	bus, ix, m, topics, batch, logger := setup(t)
 	batch.Linger, batch.RetryMin, batch.RetryMax, batch.DrainTimeout = time.Millisecond, 10*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond
-	is, err := pipeline.NewIndexStage(bus, "i", topics, batch, &timedIndexer{until: time.Now().Add(500 * time.Millisecond), inner: ix}, m,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	is, err := pipeline.NewIndexStage(bus, "i", topics, batch, &timedIndexer{until: time.Now().Add(500 * time.Millisecond), inner: ix}, m, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
