@@ -55,9 +55,13 @@ type BatchConfig struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
-// DefaultBatchConfig returns the defaults.
+// DefaultBatchConfig returns the defaults. Batches of up to 4,000 keep the search engine
+// busy with parallel bulk requests (otklik bench on OpenSearch 2.19, 2 cores: end to end
+// 0.67–0.84 of the raw bulk rate per round with 4,000, against 0.55–0.63 with 500), while
+// Linger bounds the wait of a quiet stream (p99 produce→searchable 1.6–1.7 s at 500/s
+// either way).
 func DefaultBatchConfig() BatchConfig {
-	return BatchConfig{Size: 500, Linger: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, DrainTimeout: 30 * time.Second}
+	return BatchConfig{Size: 4000, Linger: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, DrainTimeout: 30 * time.Second}
 }
 
 // Validate checks the settings.
