@@ -20,6 +20,7 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/classifier"
+	"github.com/otklik/otklik/cmd/otklik/internal/config"
 )
 
 // classifyIn is one input line of otklik classify. Either the flat fields of the
@@ -93,7 +94,8 @@ const classifyBatchLines = 256
 // skipped; the run goes on, and the command exits with status 1 at the end if any line
 // failed.
 func classifyCmd(ctx context.Context, c *cli, args []string) error {
-	fs := newFlags(c, "classify", "classify [--routing FILE] [--model FILE | --no-model] [--workers N] < in.jsonl > out.jsonl")
+	fs := newFlags(c, "classify", "classify [--config FILE] [--routing FILE] [--model FILE | --no-model] [--workers N] < in.jsonl > out.jsonl")
+	cfgPath := fs.String("config", c.getenv("OTKLIK_CONFIG"), "the daemon's YAML configuration `file` (env OTKLIK_CONFIG): its classifier section (routing, models) is used; the flags below override it")
 	routing := fs.String("routing", "", "YAML or JSON file mapping topic ids to agencies (overrides the default routing)")
 	model := fs.String("model", "", "topic model written by otklik train (default: the embedded one, if any)")
 	noModel := fs.Bool("no-model", false, "dictionaries only, no topic model")
@@ -116,13 +118,23 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := classifier.DefaultConfig()
-	cfg.ModelPath, cfg.NoModel = *model, *noModel
+	dcfg, err := config.Load(*cfgPath, c.getenv)
+	if err != nil {
+		return err
+	}
+	cfg := dcfg.Classifier
+	if *model != "" {
+		cfg.ModelPath = *model
+	}
+	if *noModel {
+		cfg.NoModel = true
+	}
 	if *routing != "" {
 		b, err := os.ReadFile(*routing)
 		if err != nil {
 			return fmt.Errorf("routing: %w", err)
 		}
+		cfg.Routing = nil
 		if err := yaml.Unmarshal(b, &cfg.Routing); err != nil {
 			return fmt.Errorf("routing %s: %w", *routing, err)
 		}

@@ -49,6 +49,35 @@ func TestClassifyCmdLines(t *testing.T) {
 	}
 }
 
+// The daemon's configuration file routes topics for classify too; --routing overrides it.
+func TestClassifyCmdUsesConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "otklik.yaml")
+	os.WriteFile(cfg, []byte("classifier:\n  routing:\n    housing: Управление ЖКХ города\n"), 0o600)
+	in := `{"id":1,"text":"В Энгельсе третий день нет воды"}` + "\n"
+	run := func(args ...string) string {
+		var out, errb bytes.Buffer
+		c := &cli{stdin: strings.NewReader(in), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if err := classifyCmd(context.Background(), c, args); err != nil {
+			t.Fatalf("%v: %v %s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	if got := run("--config", cfg); !strings.Contains(got, `"agency":"Управление ЖКХ города"`) {
+		t.Errorf("config routing ignored: %s", got)
+	}
+	routing := filepath.Join(dir, "routing.yaml")
+	os.WriteFile(routing, []byte("housing: Фонд капремонта\n"), 0o600)
+	if got := run("--config", cfg, "--routing", routing); !strings.Contains(got, `"agency":"Фонд капремонта"`) {
+		t.Errorf("--routing does not override the config: %s", got)
+	}
+	var errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(in), stdout: &bytes.Buffer{}, stderr: &errb, getenv: func(string) string { return "" }}
+	if err := classifyCmd(context.Background(), c, []string{"--config", filepath.Join(dir, "missing.yaml")}); err == nil {
+		t.Error("a missing config file is accepted")
+	}
+}
+
 // TestAppendClassifyOut checks the hand-written encoder against encoding/json.
 func TestAppendClassifyOut(t *testing.T) {
 	cl := &otklik.Classification{Topic: "roads", Location: "Саратов", Priority: otklik.High,
