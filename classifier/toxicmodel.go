@@ -294,6 +294,22 @@ func pairCode(a, b *wordInfo) uint64 {
 func eachFeature(a *analysis, mark bool, emit func(uint64)) int {
 	n := 0
 	count := func(f uint64) { n++; emit(f) }
+	walkFeatures(a, func(wi *wordInfo, dup bool) bool {
+		if dup {
+			var codes [48]uint64
+			return !bannedWord(&codes, wordCodes(wi.word, &codes))
+		}
+		return wordFeatures(wi, mark, emit, count)
+	}, count)
+	return n
+}
+
+// walkFeatures is the one walk over an analysed text that both the feature list and the
+// quick score make. For each model word it calls word (dup: the word was seen before in
+// the text), which handles the word's own features and reports whether the word counts (a
+// word with a banned root does not, and breaks the chain of pairs); it emits the pair
+// features of adjacent counting words and the text's flags (caps, civic, pronouns, length).
+func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func(uint64)) {
 	caps, civic, pron := 0, 0, 0
 	var prev *wordInfo
 	var seen map[*wordInfo]bool
@@ -325,30 +341,23 @@ func eachFeature(a *analysis, mark bool, emit func(uint64)) int {
 				}
 			}
 		}
-		if dup {
-			var codes [48]uint64
-			if bannedWord(&codes, wordCodes(wi.word, &codes)) {
-				prev = nil
-				continue
-			}
-		} else if !wordFeatures(wi, mark, emit, count) {
+		if !word(wi, dup) {
 			prev = nil
 			continue
 		}
 		if prev != nil {
-			count(pairCode(prev, wi))
+			emit(pairCode(prev, wi))
 		}
 		prev = wi
 	}
 	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
-		count(uint64(kindFlag)<<60 | flagCaps)
+		emit(uint64(kindFlag)<<60 | flagCaps)
 	}
 	// How civic the text is (words of the topic dictionaries), whether it addresses
 	// someone, and its length, in bins.
-	count(uint64(kindFlag)<<60 | flagCivic + uint64(min(civic, 4)))
-	count(uint64(kindFlag)<<60 | flagPron + uint64(min(pron, 2)))
-	count(uint64(kindFlag)<<60 | flagLen + uint64(bits.Len(uint(len(a.winfo)))))
-	return n
+	emit(uint64(kindFlag)<<60 | flagCivic + uint64(min(civic, 4)))
+	emit(uint64(kindFlag)<<60 | flagPron + uint64(min(pron, 2)))
+	emit(uint64(kindFlag)<<60 | flagLen + uint64(bits.Len(uint(len(a.winfo)))))
 }
 
 func flagCode(r otklik.DropReason) uint64 {
@@ -389,57 +398,16 @@ func (c *Classifier) quickToxic(a *analysis) float64 {
 	m := c.tmodel
 	var acc int32
 	n := 0
-	add := func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) }
-	caps, civic, pron := 0, 0, 0
-	var prev *wordInfo
-	var seen map[*wordInfo]bool
-	if len(a.winfo) > 48 {
-		seen = make(map[*wordInfo]bool, len(a.winfo))
-	}
-	for i, wi := range a.winfo {
-		if a.toks[a.wpos[i]].Cap {
-			caps++
-		}
-		if !modelWord(wi) {
-			if len(wi.topics) > 0 {
-				civic++
-			} else if toxicStop[wi.word] {
-				pron++
-			}
-			prev = nil
-			continue
-		}
-		dup := false
-		if seen != nil {
-			dup = seen[wi]
-			seen[wi] = true
-		} else {
-			for _, p := range a.winfo[:i] {
-				if p == wi {
-					dup = true
-					break
-				}
-			}
-		}
+	walkFeatures(a, func(wi *wordInfo, dup bool) bool {
 		if wi.tbanned {
-			prev = nil
-			continue
+			return false
 		}
 		if !dup {
 			acc += wi.tq
 			n += int(wi.tn)
 		}
-		if prev != nil {
-			add(pairCode(prev, wi))
-		}
-		prev = wi
-	}
-	if len(a.winfo) >= 4 && caps*2 > len(a.winfo) {
-		add(uint64(kindFlag)<<60 | flagCaps)
-	}
-	add(uint64(kindFlag)<<60 | flagCivic + uint64(min(civic, 4)))
-	add(uint64(kindFlag)<<60 | flagPron + uint64(min(pron, 2)))
-	add(uint64(kindFlag)<<60 | flagLen + uint64(bits.Len(uint(len(a.winfo)))))
+		return true
+	}, func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) })
 	s := float64(acc) * m.scale
 	return 1 / (1 + math.Exp(-(m.bias + s*m.normOf(n))))
 }
