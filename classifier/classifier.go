@@ -315,8 +315,8 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 	}
 	wi.threat = c.toxic.threatWords[w]
 	wi.pointer = c.toxic.pointers[w]
-	for i, p := range c.toxic.threats {
-		if p.partMatches(0, w) {
+	for _, i := range c.toxic.threatsFor(w) {
+		if c.toxic.threats[i].partMatches(0, w) {
 			wi.threatPhr = append(wi.threatPhr, i)
 		}
 	}

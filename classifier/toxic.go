@@ -59,25 +59,43 @@ type wordMatcher struct {
 	prefixed []rootRule
 	masks    [][]rune
 	excepts  []string
+	// exceptsByFirst indexes excepts like byFirst (nil when an exception is shorter than
+	// two bytes).
+	exceptsByFirst map[string][]string
 }
 
 func newWordMatcher() *wordMatcher { return &wordMatcher{words: map[string]string{}} }
 
-// index builds byFirst (every start is at least two bytes long).
+// index builds byFirst and exceptsByFirst, each only when all of its entries are at least
+// two bytes long.
 func (m *wordMatcher) index() {
-	m.byFirst = map[string][]string{}
-	for _, s := range m.starts {
+	m.byFirst = byFirstTwo(m.starts)
+	m.exceptsByFirst = byFirstTwo(m.excepts)
+}
+
+// byFirstTwo groups strings by their first two bytes, keeping their order; nil when one
+// is shorter.
+func byFirstTwo(list []string) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range list {
 		if len(s) < 2 {
-			m.byFirst = nil
-			return
+			return nil
 		}
-		m.byFirst[s[:2]] = append(m.byFirst[s[:2]], s)
+		out[s[:2]] = append(out[s[:2]], s)
 	}
+	return out
 }
 
 // match returns the lexicon term w matches, or "".
 func (m *wordMatcher) match(w string, prefixes []string) string {
-	for _, e := range m.excepts {
+	excepts := m.excepts
+	if m.exceptsByFirst != nil {
+		excepts = nil
+		if len(w) >= 2 {
+			excepts = m.exceptsByFirst[w[:2]]
+		}
+	}
+	for _, e := range excepts {
 		if strings.HasPrefix(w, e) {
 			return ""
 		}
@@ -99,13 +117,23 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 			return s
 		}
 	}
-	for _, r := range m.prefixed {
-		if matchSetsStr(w, r.sets) {
-			return r.term
-		}
+	if len(m.prefixed) > 0 {
+		// The prefixes w starts with, in lexicon order, found once for all rules.
+		var buf [8]int
+		cut := buf[:0]
 		for _, p := range prefixes {
-			if len(p) < len(w) && strings.HasPrefix(w, p) && matchSetsStr(w[len(p):], r.sets) {
+			if len(p) < len(w) && strings.HasPrefix(w, p) {
+				cut = append(cut, len(p))
+			}
+		}
+		for _, r := range m.prefixed {
+			if matchSetsStr(w, r.sets) {
 				return r.term
+			}
+			for _, n := range cut {
+				if matchSetsStr(w[n:], r.sets) {
+					return r.term
+				}
 			}
 		}
 	}
@@ -241,6 +269,43 @@ type toxicLexicon struct {
 	pointers    map[string]bool
 	threatWords map[string]bool
 	threats     []phrase
+	// prefixByFirst indexes prefixes by their first two bytes; threatsByFirst lists, for
+	// the first two bytes of a word, the threat phrases whose first part may match it (in
+	// order). Both are nil when an entry is too short to index.
+	prefixByFirst  map[string][]string
+	threatsByFirst map[string][]int
+}
+
+// index builds the lookup tables of the lexicon.
+func (lx *toxicLexicon) index() {
+	lx.obscene.index()
+	lx.insult.index()
+	lx.prefixByFirst = byFirstTwo(lx.prefixes)
+	lx.threatsByFirst = map[string][]int{}
+	for i, p := range lx.threats {
+		for _, a := range p.parts[0] {
+			a = strings.TrimSuffix(a, "*")
+			if len(a) < 2 {
+				lx.threatsByFirst = nil
+				return
+			}
+			if l := lx.threatsByFirst[a[:2]]; len(l) == 0 || l[len(l)-1] != i {
+				lx.threatsByFirst[a[:2]] = append(l, i)
+			}
+		}
+	}
+}
+
+// threatsFor returns the indices of the threat phrases whose first part w may match.
+func (lx *toxicLexicon) threatsFor(w string) []int {
+	if lx.threatsByFirst == nil || len(w) < 2 {
+		all := make([]int, len(lx.threats))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return lx.threatsByFirst[w[:2]]
 }
 
 func parseToxic(data string) (*toxicLexicon, error) {
@@ -323,8 +388,7 @@ func parseToxic(data string) (*toxicLexicon, error) {
 			return nil, fmt.Errorf("toxic.txt:%d: unknown mode %q", n, mode)
 		}
 	}
-	lx.obscene.index()
-	lx.insult.index()
+	lx.index()
 	if len(lx.obscene.words)+len(lx.obscene.starts) == 0 || len(lx.threatWords) == 0 {
 		return nil, fmt.Errorf("toxic.txt: lexicon is empty")
 	}
@@ -336,8 +400,12 @@ func (lx *toxicLexicon) analyse(w string, wi *wordInfo) {
 	if utf8.RuneCountInString(w) < 2 {
 		return
 	}
-	wi.obscene = lx.obscene.match(w, lx.prefixes)
-	wi.insult = lx.insult.match(w, lx.prefixes)
+	prefixes := lx.prefixes
+	if lx.prefixByFirst != nil {
+		prefixes = lx.prefixByFirst[w[:2]]
+	}
+	wi.obscene = lx.obscene.match(w, prefixes)
+	wi.insult = lx.insult.match(w, prefixes)
 	wi.animal = lx.animals[w]
 }
 

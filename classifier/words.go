@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/kljensen/snowball/russian"
 )
 
 // wordInfo is everything the classifier derives from one normalised word on its own. It
@@ -153,9 +151,4 @@ func (c *cache[V]) put(sh *cacheShard[V], key string, v V) {
 	}
 	sh.m[key] = v
 	sh.mu.Unlock()
-}
-
-// Stem returns the Snowball (Russian) stem of a normalised word.
-func Stem(w string) string {
-	return russian.Stem(w, false)
 }
