@@ -32,6 +32,26 @@ func benchClassify(b *testing.B, rel string) {
 	}
 }
 
+// BenchmarkClassifyToxicCold classifies the toxic dev texts with a fresh classifier each
+// time: every distinct word and chunk is analysed for the first time, as on the first pass of
+// a batch run. ns/op is per pass over the set; ns/pub per publication.
+func BenchmarkClassifyToxicCold(b *testing.B) {
+	texts := readTexts(b, "data/toxic-2ch-pikabu/dev.jsonl")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := New(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range texts {
+			p := otklik.Publication{Text: t}
+			c.Classify(&p)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(texts)), "ns/pub")
+}
+
 // BenchmarkClassifyToxic classifies the toxic dev texts one by one (cache warm after the
 // first pass); ns/op is per publication.
 func BenchmarkClassifyToxic(b *testing.B) { benchClassify(b, "data/toxic-2ch-pikabu/dev.jsonl") }

@@ -106,9 +106,12 @@ func (s *snowballState) cut(n int) {
 
 // firstSuffix returns the first of sufs (in their order, not the longest) that ends the
 // word and fits in the region starting at start, as SnowballWord.FirstSuffixIn does; ""
-// when none does.
-func (s *snowballState) firstSuffix(start int, sufs []string) string {
-	for _, suf := range sufs {
+// when none does. Only the suffixes that end in the word's last letter are compared.
+func (s *snowballState) firstSuffix(start int, sufs *suffixList) string {
+	if s.end < 2 {
+		return ""
+	}
+	for _, suf := range sufs.byLast[letterIndex(s.w[s.end-2], s.w[s.end-1])] {
 		if len(suf) <= s.end-start && s.w[s.end-len(suf):s.end] == suf {
 			return suf
 		}
@@ -116,8 +119,33 @@ func (s *snowballState) firstSuffix(start int, sufs []string) string {
 	return ""
 }
 
+// letterIndex is the index 0–31 of the letter а–я encoded as b0 b1.
+func letterIndex(b0, b1 byte) int {
+	if b0 == 0xD0 {
+		return int(b1-0xB0) & 31
+	}
+	return int(b1-0x80+16) & 31
+}
+
+// suffixList is a list of suffixes of a step, grouped by their last letter in their
+// order.
+type suffixList struct {
+	all    []string
+	byLast [32][]string
+}
+
+// suffixes makes a suffixList of а–я suffixes.
+func suffixes(list ...string) *suffixList {
+	l := &suffixList{all: list}
+	for _, s := range list {
+		i := letterIndex(s[len(s)-2], s[len(s)-1])
+		l.byLast[i] = append(l.byLast[i], s)
+	}
+	return l
+}
+
 // removeFirst removes the first of sufs found by firstSuffix and returns it.
-func (s *snowballState) removeFirst(start int, sufs []string) string {
+func (s *snowballState) removeFirst(start int, sufs *suffixList) string {
 	suf := s.firstSuffix(start, sufs)
 	s.cut(len(suf))
 	return suf
@@ -194,30 +222,30 @@ func (s *snowballState) step4() {
 // The suffix lists of russian's steps, in its order (which decides between suffixes that
 // both match).
 var (
-	sufGerund    = []string{"ившись", "ывшись", "вшись", "ивши", "ывши", "вши", "ив", "ыв", "в"}
-	sufReflexive = []string{"ся", "сь"}
-	sufAdjective = []string{
+	sufGerund    = suffixes("ившись", "ывшись", "вшись", "ивши", "ывши", "вши", "ив", "ыв", "в")
+	sufReflexive = suffixes("ся", "сь")
+	sufAdjective = suffixes(
 		"ими", "ыми", "его", "ого", "ему", "ому", "ее", "ие",
 		"ые", "ое", "ей", "ий", "ый", "ой", "ем", "им", "ым",
 		"ом", "их", "ых", "ую", "юю", "ая", "яя", "ою", "ею",
-	}
-	sufParticiple = []string{"ивш", "ывш", "ующ", "ем", "нн", "вш", "ющ", "щ"}
-	sufVerb       = []string{
+	)
+	sufParticiple = suffixes("ивш", "ывш", "ующ", "ем", "нн", "вш", "ющ", "щ")
+	sufVerb       = suffixes(
 		"уйте", "ейте", "ыть", "ыло", "ыли", "ыла", "уют", "ует",
 		"нно", "йте", "ишь", "ить", "ите", "ило", "или", "ила",
 		"ешь", "ете", "ены", "ено", "ена", "ят", "ют", "ыт", "ым",
 		"ыл", "ую", "уй", "ть", "ны", "но", "на", "ло", "ли", "ла",
 		"ит", "им", "ил", "ет", "ен", "ем", "ей", "ю", "н", "л", "й",
-	}
-	sufNoun = []string{
+	)
+	sufNoun = suffixes(
 		"иями", "ями", "иях", "иям", "ием", "ией", "ами", "ях",
 		"ям", "ья", "ью", "ье", "ом", "ой", "ов", "ия", "ию",
 		"ий", "ии", "ие", "ем", "ей", "еи", "ев", "ах", "ам",
 		"я", "ю", "ь", "ы", "у", "о", "й", "и", "е", "а",
-	}
-	sufI            = []string{"и"}
-	sufDerivational = []string{"ост", "ость"}
-	sufNN           = []string{"нн"}
-	sufSuperlative  = []string{"ейше", "ейш"}
-	sufSoft         = []string{"ь"}
+	)
+	sufI            = suffixes("и")
+	sufDerivational = suffixes("ост", "ость")
+	sufNN           = suffixes("нн")
+	sufSuperlative  = suffixes("ейше", "ейш")
+	sufSoft         = suffixes("ь")
 )

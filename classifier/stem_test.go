@@ -77,8 +77,8 @@ func FuzzStem(f *testing.F) {
 // region boundary is reached), without the shared data.
 func TestStemRandomWords(t *testing.T) {
 	var pieces []string
-	for _, l := range [][]string{sufGerund, sufReflexive, sufAdjective, sufParticiple, sufVerb, sufNoun, sufDerivational, sufSuperlative, sufNN, sufSoft} {
-		pieces = append(pieces, l...)
+	for _, l := range []*suffixList{sufGerund, sufReflexive, sufAdjective, sufParticiple, sufVerb, sufNoun, sufDerivational, sufSuperlative, sufNN, sufSoft} {
+		pieces = append(pieces, l.all...)
 	}
 	letters := []rune("абвгдежзийклмнопрстуфхцчшщъыьэюя")
 	rng := rand.New(rand.NewPCG(1, 2))
