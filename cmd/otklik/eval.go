@@ -10,11 +10,13 @@ import (
 
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/classifier/eval"
+	"github.com/otklik/otklik/cmd/otklik/internal/config"
 )
 
 // evalCmd evaluates the classifier on the labelled sets and prints a table per set.
 func evalCmd(_ context.Context, c *cli, args []string) error {
-	fs := newFlags(c, "eval", "eval [--shared DIR] [--set NAME[,NAME…]] [--model FILE | --no-model] [--no-toxic-model | --toxic-threshold P] [--errors N]")
+	fs := newFlags(c, "eval", "eval [--config FILE] [--shared DIR] [--set NAME[,NAME…]] [--model FILE | --no-model] [--no-toxic-model | --toxic-threshold P] [--errors N]")
+	cfgPath := fs.String("config", c.getenv("OTKLIK_CONFIG"), "the daemon's YAML configuration `file` (env OTKLIK_CONFIG): its classifier section (routing, models, threshold) is evaluated; the flags below override it")
 	shared := fs.String("shared", "", "shared directory (default: $OTKLIK_SHARED, ../shared from the working directory, then ../shared next to the repository root)")
 	sets := fs.String("set", strings.Join(eval.SetNames, ","), "sets to evaluate: "+strings.Join(eval.SetNames, ", "))
 	model := fs.String("model", "", "topic model written by otklik train (default: the embedded one, if any)")
@@ -41,9 +43,23 @@ func evalCmd(_ context.Context, c *cli, args []string) error {
 			dir = filepath.Join(filepath.Dir(root), "shared")
 		}
 	}
-	cfg := classifier.DefaultConfig()
-	cfg.ModelPath, cfg.NoModel = *model, *noModel
-	cfg.NoToxicModel, cfg.ToxicThreshold = *noToxic, *toxicTh
+	dcfg, err := config.Load(*cfgPath, c.getenv)
+	if err != nil {
+		return err
+	}
+	cfg := dcfg.Classifier
+	if *model != "" {
+		cfg.ModelPath = *model
+	}
+	if *noModel {
+		cfg.NoModel = true
+	}
+	if *noToxic {
+		cfg.NoToxicModel = true
+	}
+	if *toxicTh != 0 {
+		cfg.ToxicThreshold = *toxicTh
+	}
 	cl, err := classifier.New(cfg)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,5 +60,37 @@ func TestHashPasswordVerifies(t *testing.T) {
 	cfg.Users = []cases.User{{Name: "ivanova", Role: "curator", PasswordHash: h}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("cases config rejects the hash: %v", err)
+	}
+}
+
+// TestEvalReadsConfig checks that otklik eval evaluates the classifier the daemon's
+// configuration describes, and that its flags override it.
+func TestEvalReadsConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "otklik.yaml")
+	if err := os.WriteFile(cfg, []byte("classifier:\n  no_toxic_model: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args   []string
+		withLR bool
+	}{
+		{[]string{"eval", "--set", ""}, true},
+		{[]string{"eval", "--config", cfg, "--set", ""}, false},
+		{[]string{"eval", "--config", filepath.Join(dir, "missing.yaml"), "--set", ""}, false},
+	} {
+		code, out, errs := runCLI(tc.args...)
+		if strings.Contains(tc.args[2], "missing") {
+			if code == 0 || !strings.Contains(errs, "missing.yaml") {
+				t.Errorf("%v: code %d, stderr %q; want a failure naming the file", tc.args, code, errs)
+			}
+			continue
+		}
+		if code != 0 {
+			t.Fatalf("%v: code %d, stderr %s", tc.args, code, errs)
+		}
+		if got := strings.Contains(out, "+lr/"); got != tc.withLR {
+			t.Errorf("%v: toxic model in %q is %v, want %v", tc.args, strings.SplitN(out, "\n", 2)[0], got, tc.withLR)
+		}
 	}
 }
