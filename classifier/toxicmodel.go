@@ -732,3 +732,17 @@ func (m *ToxicModel) WithCivic(c float64) *ToxicModel {
 	mm.civic = c
 	return &mm
 }
+
+// ToxicProbability is m's probability that text is toxic on its own: the lexicon's
+// findings are features, as in training, but neither decide nor guard (no civic shift,
+// no minimum of words, no strong word). It measures the learner by cross-validation.
+func (c *Classifier) ToxicProbability(m *ToxicModel, text string) float64 {
+	a := c.analyse(text)
+	var res toxicResult
+	res.evidence = map[string][]otklik.Evidence{}
+	c.detectToxic(a, &res)
+	feats := c.toxicFeatures(a, res.reasons, nil, nil)
+	c.release(a)
+	p, _ := m.WithCivic(0).Score(feats)
+	return p
+}
