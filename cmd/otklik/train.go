@@ -45,6 +45,10 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	epochs := fs.Int("epochs", 0, "toxic model: training epochs (default 6)")
 	rate := fs.Float64("rate", 0, "toxic model: AdaGrad learning rate (default 0.3)")
 	l2 := fs.Float64("l2", 0, "toxic model: L2 regularisation (default 1e-5)")
+	interp := fs.Float64("interp", 0, "toxic model: NBSVM interpolation beta in (0,1) (0: none)")
+	mix := fs.Float64("mix", 0, "toxic model (with --nb): add MIX times the NB log-count ratios to the weights (NB+LR ensemble)")
+	balance := fs.Bool("balance", false, "toxic model: class-balanced loss")
+	average := fs.Int("average", 0, "toxic model: store the mean of the weights after each of the last N epochs (0: the last weights)")
 	cvThresholds := fs.String("cv-thresholds", "0,0.4,0.45,0.5,0.55,0.6,0.7", "toxic cross-validation: thresholds to report (0 = lexicon only)")
 	cvStrong := fs.String("cv-strong", "", "toxic cross-validation: strong weights to report (default: --strong)")
 	cvNoLexicon := fs.Bool("cv-no-lexicon", false, "toxic cross-validation: the model alone (lexicon findings as features only, no lexicon decision, no guards)")
@@ -83,7 +87,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	}
 	if *toxic {
 		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, NB: *nb, Residual: *residual, Bits: *bits, Norm: *norm,
-			Epochs: *epochs, Rate: *rate, L2: *l2}
+			Epochs: *epochs, Rate: *rate, L2: *l2, Average: *average, Balance: *balance, Interp: *interp, Mix: *mix}
 		if *norm < 0 {
 			opt.Norm = 0.5
 		}
