@@ -7,7 +7,9 @@ import (
 	"github.com/otklik/otklik"
 )
 
-var priorityLevels = []string{"critical", "high", "low"}
+// priorityLevels are the levels of data/priority.tsv; "mass" marks many people affected
+// («весь дом», «тысячи людей»): with a service cue of «high» it makes the text critical.
+var priorityLevels = []string{"critical", "high", "low", "mass"}
 
 // Reach thresholds: a publication with any of these is of unusual reach (high at least).
 const (
@@ -42,7 +44,7 @@ var questionStarts = map[string]bool{
 func (r *priorityRules) decide(a *analysis, text string, kind otklik.Kind, eng otklik.Engagement, followers int64) (otklik.Priority, []otklik.Evidence) {
 	sc := make([]float64, len(priorityLevels))
 	matched := r.dict.scores(a, hasPrio, func(wi *wordInfo) ([]termHit, []int32) { return wi.prio, wi.prioPhr }, sc)
-	crit, high, low := sc[0], sc[1], sc[2]
+	crit, high, low, mass := sc[0], sc[1], sc[2], sc[3]
 	var ev []otklik.Evidence
 	cue := func(level string) {
 		for _, i := range matched {
@@ -51,6 +53,11 @@ func (r *priorityRules) decide(a *analysis, text string, kind otklik.Kind, eng o
 				ev = append(ev, otklik.Evidence{Term: t.text, Weight: t.weight})
 			}
 		}
+	}
+	// Many people without a basic service: an emergency (the contract's «critical»).
+	if mass >= 1 && high >= 1 {
+		crit += 2
+		cue("mass")
 	}
 	// Shouting adds urgency.
 	if strings.Contains(text, "!!!") {

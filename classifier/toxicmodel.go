@@ -488,7 +488,18 @@ type ToxicTrainOptions struct {
 	Residual  bool    // train only on the texts the lexicon finds clean
 	Bits      uint    // log2 of the number of weight buckets, default 19
 	Norm      float64 // divide the feature sum by n^Norm, default 0.5
-	Seed      uint64
+	// Average > 0: the stored weights are the mean of the weights at the end of each of
+	// the last Average epochs (Polyak averaging); 0: the last weights.
+	Average int
+	// Balance: weigh each example's loss by n/(2·n of its class), so that both classes
+	// weigh the same in total.
+	Balance bool
+	// Interp in (0, 1): NBSVM interpolation β of the weights with their mean magnitude.
+	Interp float64
+	// Mix > 0 (with NB): add Mix times the naive Bayes log-count ratios to the weights,
+	// an ensemble of the regression with a multinomial NB over the same buckets.
+	Mix  float64
+	Seed uint64
 }
 
 // SetDefaults fills the zero fields.
@@ -588,6 +599,18 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	w := make([]float64, size)
 	g2 := make([]float64, size)
 	bias, bg2 := 0.0, 0.0
+	var avg []float64
+	avgBias, navg := 0.0, 0
+	cw := [2]float64{1, 1}
+	if opt.Balance {
+		npos := 0
+		for _, d := range data {
+			npos += int(d.y)
+		}
+		if npos > 0 && npos < len(data) {
+			cw = [2]float64{float64(len(data)) / float64(2*(len(data)-npos)), float64(len(data)) / float64(2*npos)}
+		}
+	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 1))
 	for ep := 0; ep < opt.Epochs; ep++ {
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
@@ -597,7 +620,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 				z += w[b] * x[b] * d.norm
 			}
 			p := 1 / (1 + math.Exp(-z))
-			g := p - d.y
+			g := (p - d.y) * cw[int(d.y)]
 			bg2 += g * g
 			bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
 			for _, b := range d.b {
@@ -606,9 +629,47 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 				w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
 			}
 		}
+		if opt.Average > 0 && ep >= opt.Epochs-opt.Average {
+			if avg == nil {
+				avg = make([]float64, size)
+			}
+			for i, v := range w {
+				avg[i] += v
+			}
+			avgBias += bias
+			navg++
+		}
+	}
+	if navg > 0 {
+		for i := range w {
+			w[i] = avg[i] / float64(navg)
+		}
+		bias = avgBias / float64(navg)
+	}
+	if opt.Interp > 0 && opt.Interp < 1 {
+		// NBSVM interpolation (Wang & Manning 2012): w = (1-β)·mean|w| + β·w over the
+		// buckets in use.
+		sum, n := 0.0, 0
+		for _, v := range w {
+			if v != 0 {
+				sum += math.Abs(v)
+				n++
+			}
+		}
+		if n > 0 {
+			mean := sum / float64(n)
+			for i, v := range w {
+				if v != 0 {
+					w[i] = (1-opt.Interp)*mean + opt.Interp*v
+				}
+			}
+		}
 	}
 	for i := range w {
 		w[i] *= x[i]
+		if opt.NB > 0 {
+			w[i] += opt.Mix * x[i]
+		}
 	}
 	maxAbs := 0.0
 	for _, v := range w {
@@ -731,4 +792,18 @@ func (m *ToxicModel) WithCivic(c float64) *ToxicModel {
 	mm := *m
 	mm.civic = c
 	return &mm
+}
+
+// ToxicProbability is m's probability that text is toxic on its own: the lexicon's
+// findings are features, as in training, but neither decide nor guard (no civic shift,
+// no minimum of words, no strong word). It measures the learner by cross-validation.
+func (c *Classifier) ToxicProbability(m *ToxicModel, text string) float64 {
+	a := c.analyse(text)
+	var res toxicResult
+	res.evidence = map[string][]otklik.Evidence{}
+	c.detectToxic(a, &res)
+	feats := c.toxicFeatures(a, res.reasons, nil, nil)
+	c.release(a)
+	p, _ := m.WithCivic(0).Score(feats)
+	return p
 }

@@ -138,3 +138,69 @@ func TestToxicFeatureCodes(t *testing.T) {
 		t.Errorf("pack/unpack: %q", got)
 	}
 }
+
+func TestToxicProbabilityModelAlone(t *testing.T) {
+	lex, err := New(Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := lex.TrainToxic(toxicTrainSet(), ToxicTrainOptions{Civic: 3, MinWords: 5, Bits: 12, Epochs: 20, NB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseToxicModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toxic, clean := lex.ToxicProbability(m, "опять эти жмырюги конченые"), lex.ToxicProbability(m, "спасибо за концерт в парке")
+	if toxic < 0.6 || clean > 0.4 {
+		t.Errorf("model alone: toxic text %.3f (want ≥ 0.6), clean text %.3f (want ≤ 0.4)", toxic, clean)
+	}
+	// No civic shift: a civic word does not lower the model's own probability by the
+	// stored 3 log-odds.
+	a := lex.analyse("жмыри конченые, мусор во дворе")
+	guarded, _ := m.Score(lex.toxicFeatures(a, nil, nil, nil))
+	lex.release(a)
+	if alone := lex.ToxicProbability(m, "жмыри конченые, мусор во дворе"); alone <= guarded {
+		t.Errorf("civic text: model alone %.3f, want above the guarded %.3f", alone, guarded)
+	}
+}
+
+func TestToxicTrainVariants(t *testing.T) {
+	lex, err := New(Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ToxicTrainOptions{Bits: 12, Epochs: 20, NB: 1}
+	plain, err := lex.TrainToxic(toxicTrainSet(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		set  func(*ToxicTrainOptions)
+	}{
+		{"average", func(o *ToxicTrainOptions) { o.Average = 5 }},
+		{"balance", func(o *ToxicTrainOptions) { o.Balance = true }},
+		{"interp", func(o *ToxicTrainOptions) { o.Interp = 0.5 }},
+		{"mix", func(o *ToxicTrainOptions) { o.Mix = 0.3 }},
+	} {
+		opt := base
+		tc.set(&opt)
+		data, err := lex.TrainToxic(toxicTrainSet(), opt)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if string(data) == string(plain) && tc.name != "balance" {
+			t.Errorf("%s: same model as without the option", tc.name)
+		}
+		m, err := ParseToxicModel(data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		toxic, clean := lex.ToxicProbability(m, "опять эти жмырюги конченые"), lex.ToxicProbability(m, "спасибо за концерт в парке")
+		if toxic <= clean || toxic < 0.5 {
+			t.Errorf("%s: toxic text %.3f, clean text %.3f", tc.name, toxic, clean)
+		}
+	}
+}

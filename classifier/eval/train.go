@@ -246,3 +246,72 @@ func CrossValidateToxic(train, test []*Set, k int, thresholds, strongs, civics [
 	}
 	return out, nil
 }
+
+// CrossValidateToxicModel is CrossValidateToxic for the model alone: a text is toxic when
+// the model's probability (classifier.ToxicProbability: lexicon findings as features,
+// no lexicon decision, no guards) reaches the threshold.
+func CrossValidateToxicModel(train, test []*Set, k int, thresholds []float64, opt classifier.ToxicTrainOptions, log io.Writer) ([]ToxicCV, error) {
+	inTrain := map[string]bool{}
+	for _, s := range train {
+		inTrain[s.Name] = true
+	}
+	out := make([]ToxicCV, len(thresholds))
+	for i, t := range thresholds {
+		out[i] = ToxicCV{Threshold: t, Strong: -1, Civic: 0, MinWords: 0, Sets: map[string]*PRF{}}
+		for _, s := range test {
+			out[i].Sets[s.Name] = &PRF{}
+		}
+	}
+	lex, err := classifier.New(classifier.Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		return nil, err
+	}
+	first := true
+	for f := 0; f < k; f++ {
+		var ex []classifier.ToxicExample
+		held := 0
+		for _, s := range train {
+			ex = append(ex, s.ToxicExamples(k, f)...)
+			held += len(s.subset(k, f).Rows)
+		}
+		if held == 0 {
+			continue
+		}
+		data, err := lex.TrainToxic(ex, opt)
+		if err != nil {
+			return nil, err
+		}
+		m, err := classifier.ParseToxicModel(data)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range test {
+			part := s
+			if inTrain[s.Name] {
+				part = s.subset(k, f)
+			} else if !first {
+				continue
+			}
+			for _, ex := range part.ToxicExamples(0, 0) {
+				p := lex.ToxicProbability(m, ex.Text)
+				for i := range out {
+					got := p >= out[i].Threshold
+					c := out[i].Sets[s.Name]
+					switch {
+					case got && ex.Toxic:
+						c.TP++
+					case got:
+						c.FP++
+					case ex.Toxic:
+						c.FN++
+					}
+				}
+			}
+		}
+		first = false
+		if log != nil {
+			fmt.Fprintf(log, "fold %d/%d: trained on %d examples (model alone)\n", f+1, k, len(ex))
+		}
+	}
+	return out, nil
+}

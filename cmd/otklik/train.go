@@ -45,8 +45,13 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	epochs := fs.Int("epochs", 0, "toxic model: training epochs (default 6)")
 	rate := fs.Float64("rate", 0, "toxic model: AdaGrad learning rate (default 0.3)")
 	l2 := fs.Float64("l2", 0, "toxic model: L2 regularisation (default 1e-5)")
+	interp := fs.Float64("interp", 0, "toxic model: NBSVM interpolation beta in (0,1) (0: none)")
+	mix := fs.Float64("mix", 0, "toxic model (with --nb): add MIX times the NB log-count ratios to the weights (NB+LR ensemble)")
+	balance := fs.Bool("balance", false, "toxic model: class-balanced loss")
+	average := fs.Int("average", 0, "toxic model: store the mean of the weights after each of the last N epochs (0: the last weights)")
 	cvThresholds := fs.String("cv-thresholds", "0,0.4,0.45,0.5,0.55,0.6,0.7", "toxic cross-validation: thresholds to report (0 = lexicon only)")
 	cvStrong := fs.String("cv-strong", "", "toxic cross-validation: strong weights to report (default: --strong)")
+	cvNoLexicon := fs.Bool("cv-no-lexicon", false, "toxic cross-validation: the model alone (lexicon findings as features only, no lexicon decision, no guards)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,7 +87,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	}
 	if *toxic {
 		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, NB: *nb, Residual: *residual, Bits: *bits, Norm: *norm,
-			Epochs: *epochs, Rate: *rate, L2: *l2}
+			Epochs: *epochs, Rate: *rate, L2: *l2, Average: *average, Balance: *balance, Interp: *interp, Mix: *mix}
 		if *norm < 0 {
 			opt.Norm = 0.5
 		}
@@ -113,7 +118,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 				mws = append(mws, int(x))
 			}
 		}
-		return trainToxic(c, train, dir, root, *testSets, *cv, *out, opt, ths, sts, cvs, mws)
+		return trainToxic(c, train, dir, root, *testSets, *cv, *out, opt, ths, sts, cvs, mws, *cvNoLexicon)
 	}
 	opt := classifier.TrainOptions{Alpha: *alpha, MinCount: *minCount, MaxFeatures: *maxFeat, UniformPrior: *uniform}
 	if *cv > 1 {
@@ -217,7 +222,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // trainToxic trains (and cross-validates) the point-16 model.
-func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, out string, opt classifier.ToxicTrainOptions, ths, strongs, civics []float64, minWords []int) error {
+func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, out string, opt classifier.ToxicTrainOptions, ths, strongs, civics []float64, minWords []int, modelAlone bool) error {
 	if cv > 1 {
 		test := train
 		if testSets != "" {
@@ -230,11 +235,20 @@ func trainToxic(c *cli, train []*eval.Set, dir, root, testSets string, cv int, o
 				test = append(test, s)
 			}
 		}
-		res, err := eval.CrossValidateToxic(train, test, cv, ths, strongs, civics, minWords, opt, c.stderr)
+		var res []eval.ToxicCV
+		var err error
+		what := "point-16 decision (any reason = toxic"
+		if modelAlone {
+			res, err = eval.CrossValidateToxicModel(train, test, cv, ths, opt, c.stderr)
+			what = "toxic model alone (no lexicon decision, no guards"
+		} else {
+			res, err = eval.CrossValidateToxic(train, test, cv, ths, strongs, civics, minWords, opt, c.stderr)
+			what += "; threshold 0 = lexicon only"
+		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%d-fold cross-validated point-16 decision (any reason = toxic; folds by sha1(text) %% %d; threshold 0 = lexicon only)\n", cv, cv)
+		fmt.Fprintf(c.stdout, "%d-fold cross-validated %s; folds by sha1(text) %% %d)\n", cv, what, cv)
 		for _, r := range res {
 			for _, s := range test {
 				p := r.Sets[s.Name]
