@@ -284,7 +284,7 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi.topics = c.topics.wordHits(w, wi.stem)
 	// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
 	// «крысы», «повесить объявление»): they are never evidence of offence.
-	if len(wi.stem) >= 3 && !strings.ContainsAny(wi.stem, "0123456789*") && !toxicStop[w] && len(wi.topics) == 0 {
+	if len(wi.stem) >= 3 && !strings.ContainsAny(wi.stem, "0123456789*") && !toxicStop[w] && len(wi.topics) == 0 && !wi.lexNeutral {
 		wi.stemH = fhash(wi.stem)
 		if rs := []rune(w); len(rs) >= 7 {
 			wi.prefixH = fhash("p:" + string(rs[:5]))

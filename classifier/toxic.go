@@ -86,8 +86,9 @@ func byFirstTwo(list []string) map[string][]string {
 	return out
 }
 
-// match returns the lexicon term w matches, or "".
-func (m *wordMatcher) match(w string, prefixes []string) string {
+// excepted reports whether w is a hard negative of the matcher (it starts with one of its
+// except entries).
+func (m *wordMatcher) excepted(w string) bool {
 	excepts := m.excepts
 	if m.exceptsByFirst != nil {
 		excepts = nil
@@ -97,8 +98,16 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 	}
 	for _, e := range excepts {
 		if strings.HasPrefix(w, e) {
-			return ""
+			return true
 		}
+	}
+	return false
+}
+
+// match returns the lexicon term w matches, or "".
+func (m *wordMatcher) match(w string, prefixes []string) string {
+	if m.excepted(w) {
+		return ""
 	}
 	if t, ok := m.words[w]; ok {
 		return t
@@ -406,6 +415,9 @@ func (lx *toxicLexicon) analyse(w string, wi *wordInfo) {
 	}
 	wi.obscene = lx.obscene.match(w, prefixes)
 	wi.insult = lx.insult.match(w, prefixes)
+	// A hard negative («уродуют», «малолетними», «недоумение») is an ordinary word the
+	// lexicon has told apart: the toxic model does not weigh it either.
+	wi.lexNeutral = lx.obscene.excepted(w) || lx.insult.excepted(w)
 	wi.animal = lx.animals[w]
 }
 

@@ -38,6 +38,8 @@ type wordInfo struct {
 	// ToxicModel.wordSum): a banned root, the sum of its features' quantised weights and
 	// their number.
 	tbanned bool
+	// lexNeutral reports a hard negative of the point-16 lexicon (see toxicLexicon.analyse).
+	lexNeutral bool
 
 	// word is the normalised word itself (the cache key).
 	word      string
