@@ -139,10 +139,17 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("routing %s: %w", *routing, err)
 		}
 	}
-	cl, err := classifier.New(cfg)
-	if err != nil {
-		return err
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("classifier config: %w", err)
 	}
+	// The classifier loads its dictionaries and models while the first batches are read.
+	var cl *classifier.Classifier
+	var clErr error
+	ready := make(chan struct{})
+	go func() {
+		defer close(ready)
+		cl, clErr = classifier.New(cfg)
+	}()
 	if *workers < 1 {
 		*workers = 1
 	}
@@ -171,7 +178,11 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-ready
 			for b := range jobs {
+				if clErr != nil {
+					continue // drain: the error is returned below
+				}
 				classifyLines(cl, b)
 				done <- b
 			}
@@ -231,6 +242,9 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 			readErr = ctx.Err()
 			break
 		}
+		if line%classifyBatchLines == 0 && failedToLoad(ready, &clErr) {
+			break
+		}
 	}
 	if err := sc.Err(); err != nil && readErr == nil {
 		readErr = fmt.Errorf("reading stdin at line %d: %w", line+1, err)
@@ -243,8 +257,12 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	close(jobs)
 	wg.Wait()
 	close(done)
-	if err := <-writeErr; err != nil {
-		return fmt.Errorf("writing output: %w", err)
+	werr := <-writeErr
+	if <-ready; clErr != nil {
+		return clErr
+	}
+	if werr != nil {
+		return fmt.Errorf("writing output: %w", werr)
 	}
 	if readErr != nil {
 		return readErr
@@ -253,6 +271,16 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("%d of %d lines failed (see the messages above)", failed, line)
 	}
 	return nil
+}
+
+// failedToLoad reports whether the classifier has finished loading with an error.
+func failedToLoad(ready <-chan struct{}, err *error) bool {
+	select {
+	case <-ready:
+		return *err != nil
+	default:
+		return false
+	}
 }
 
 // classifyLines classifies one batch into b.out.
@@ -382,9 +410,17 @@ func onlyKnown(m map[string][]otklik.Evidence) bool {
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	// Runs of bytes that need no escape are copied at once; start is where the current run
+	// began.
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			if jsonPlain[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
@@ -394,27 +430,50 @@ func appendJSONString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case c == '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			default: // control characters and <, >, &
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
+			continue
+		}
+		if c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			// A valid two-byte sequence (Cyrillic among them): never escaped.
+			i += 2
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
+			start = i + n
 		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = append(b, s[i:i+n]...)
+			start = i + n
 		}
 		i += n
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// jsonPlain marks the ASCII bytes appendJSONString copies as they are (encoding/json's
+// HTML-safe set: no control characters, quote, backslash, <, > or &).
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\\<>&` {
+		t[c] = false
+	}
+	return t
+}()
 
 func allSpace(b []byte) bool {
 	for _, c := range b {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -295,5 +296,44 @@ func benchDecode(b *testing.B, decode func([]byte, *classifyIn) error) {
 		if err := decode(lines[i%len(lines)], &in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// FuzzAppendJSONString holds the hand-written string encoder to encoding/json byte for
+// byte (HTML-safe escapes, U+2028/U+2029, invalid UTF-8 as U+FFFD).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "Энгельс, ул. «Тихая»", "a\"b\\c\n\r\t\x01\x7f", "<b>&amp;", "\u2028\u2029", "\xff\xd0", "ok \xd0\x80\xc2", "😀 ё"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestClassifyBadModel checks that a model file that cannot be parsed fails the run with
+// its name, and that nothing is written (the classifier loads while input is read).
+func TestClassifyBadModel(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "model.tsv")
+	if err := os.WriteFile(model, []byte("not a model\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var in strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&in, "{\"id\": %d, \"text\": \"яма на дороге\"}\n", i)
+	}
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(in.String()), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	err := classifyCmd(context.Background(), c, []string{"--model", model})
+	if err == nil || !strings.Contains(err.Error(), model) {
+		t.Fatalf("err = %v, want an error naming %s", err, model)
+	}
+	if out.Len() != 0 {
+		t.Errorf("wrote %d bytes of output with a broken model", out.Len())
 	}
 }
