@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -716,14 +718,104 @@ func (d *jsonScan) strValue() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !esc && utf8.Valid(d.b[s:e]) {
+	if !utf8.Valid(d.b[s:e]) {
+		// Invalid UTF-8 is replaced the way encoding/json does it: let it.
+		var v string
+		if err := json.Unmarshal(d.b[vs:d.i], &v); err != nil {
+			return "", false
+		}
+		return v, true
+	}
+	if !esc {
 		return string(d.b[s:e]), true
+	}
+	if v, ok := unescapeJSON(d.b[s:e]); ok {
+		return v, true
 	}
 	var v string
 	if err := json.Unmarshal(d.b[vs:d.i], &v); err != nil {
 		return "", false
 	}
 	return v, true
+}
+
+// unescapeJSON decodes the contents of a JSON string whose escapes str has checked and
+// whose bytes are valid UTF-8, as encoding/json does (a lone or unpaired surrogate becomes
+// U+FFFD).
+func unescapeJSON(s []byte) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		j := bytes.IndexByte(s[i:], '\\')
+		if j < 0 {
+			b = append(b, s[i:]...)
+			break
+		}
+		b = append(b, s[i:i+j]...)
+		i += j
+		if i+1 >= len(s) {
+			return "", false
+		}
+		switch c := s[i+1]; c {
+		case '"', '\\', '/':
+			b = append(b, c)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(s[i+2:])
+			if !ok {
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), false
+				if i+12 <= len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
+					r2, ok = hex4(s[i+8:])
+				}
+				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+					b = utf8.AppendRune(b, dec)
+					i += 12
+					continue
+				}
+				r = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, r)
+			i += 6
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(b), true
+}
+
+// hex4 decodes the four hex digits at the start of s.
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // number scans a JSON number.
