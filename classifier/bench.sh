@@ -3,8 +3,9 @@
 # (lowercase, split, stem every token uncached) on the same input, in one run.
 #
 #   classifier/bench.sh [REPEAT]      (run from anywhere inside the repository)
+#   INPUT=FILE classifier/bench.sh    (any JSON Lines file with "text" fields instead)
 #
-# The input is the toxic dev set concatenated REPEAT times (default 5). Both programs are
+# The input is the toxic dev set concatenated REPEAT times (default 5), or FILE. Both programs are
 # built fresh; each is run RUNS times (default 5) alternately, and the median and best wall
 # and CPU (user+sys) times of each are reported, with the ratios of the medians (the figure
 # to quote) and of the best runs. Memory is the peak RSS (GNU time). The machine's load
@@ -18,10 +19,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 src=$shared/data/toxic-2ch-pikabu/dev.jsonl
 [ -f "$src" ] || { echo "bench.sh: $src not found (set OTKLIK_SHARED)" >&2; exit 1; }
-i=0; while [ "$i" -lt "$REPEAT" ]; do cat "$src"; i=$((i+1)); done > "$tmp/in.jsonl"
+if [ -n "${INPUT:-}" ]; then
+	cp "$INPUT" "$tmp/in.jsonl"
+else
+	i=0; while [ "$i" -lt "$REPEAT" ]; do cat "$src"; i=$((i+1)); done > "$tmp/in.jsonl"
+fi
 (cd "$root" && go build -o "$tmp/otklik" ./cmd/otklik)
 (cd "$shared/bench/naivestem" && go build -o "$tmp/naivestem" .)
-echo "input: $(wc -l < "$tmp/in.jsonl") publications ($REPEAT x toxic dev), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "input: $(wc -l < "$tmp/in.jsonl") publications (${INPUT:-$REPEAT x toxic dev}), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench.sh: needs GNU time at /usr/bin/time" >&2; exit 1; }
 best() { sort -n | head -1; }
