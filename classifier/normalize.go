@@ -130,10 +130,69 @@ func prepareSlow(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, " ")
 	}
-	if needsNFKC(s) {
-		s = norm.NFKC.String(s)
+	if !needsNFKC(s) {
+		return s
 	}
-	return s
+	if t, ok := nfkcCommon(s); ok {
+		return t
+	}
+	return norm.NFKC.String(s)
+}
+
+// nfkcCommon is norm.NFKC.String for text whose characters beyond ASCII and basic
+// Cyrillic are all common punctuation and signs of residents' posts (see nfkcOf); ok is
+// false for any other text, which needs the full normalisation.
+func nfkcCommon(s string) (string, bool) {
+	var b []byte
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= 0xD0 && c <= 0xD3 && i+1 < len(s) {
+			i += 2
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		to, ok := nfkcOf(r)
+		if !ok {
+			return "", false
+		}
+		if to != "" {
+			if b == nil {
+				b = make([]byte, 0, len(s)+8)
+			}
+			b = append(b, s[last:i]...)
+			b = append(b, to...)
+			last = i + n
+		}
+		i += n
+	}
+	if b == nil {
+		return s, true
+	}
+	return string(append(b, s[last:]...)), true
+}
+
+// nfkcOf returns the NFKC form of a common character of residents' texts outside ASCII and
+// basic Cyrillic ("" when NFKC leaves it as it is); ok is false for any other character.
+// TestNFKCCommon holds it to golang.org/x/text/unicode/norm.
+func nfkcOf(r rune) (to string, ok bool) {
+	switch r {
+	case '«', '»', '°', '©', '·', '×', '–', '—', '‘', '’', '“', '”', '„', '•', '−', '₽', '\ufffc', '\u200b':
+		return "", true
+	case '№':
+		return "No", true
+	case '\u00a0':
+		return " ", true
+	case '…':
+		return "...", true
+	case '\u2011':
+		return "\u2010", true
+	}
+	return "", false
 }
 
 func isCyr(r rune) bool { return r >= 0x0400 && r <= 0x04FF }

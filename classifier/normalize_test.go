@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func words(toks []Token, kinds ...TokenKind) []string {
@@ -136,6 +138,50 @@ func FuzzNormalize(f *testing.F) {
 		c.Classify(p)
 		if p.Class == nil || p.Class.Topic == "" || p.Class.Priority == "" {
 			t.Fatalf("Classify(%q) gave %+v", s, p.Class)
+		}
+	})
+}
+
+// TestNFKCCommon holds the hand-written normalisation of common punctuation to
+// golang.org/x/text/unicode/norm, character by character and in context.
+func TestNFKCCommon(t *testing.T) {
+	for _, r := range []rune("«»°©·×–—‘’“”„•−₽\ufffc\u200b№\u00a0…\u2011") {
+		to, ok := nfkcOf(r)
+		if !ok {
+			t.Errorf("%U not handled", r)
+			continue
+		}
+		want := norm.NFKC.String(string(r))
+		if to == "" {
+			to = string(r)
+		}
+		if to != want {
+			t.Errorf("%U: %q, NFKC %q", r, to, want)
+		}
+	}
+	for _, s := range []string{
+		"Дом №5, «Тихая» — ул.\u00a0Мира… 25°", "и\u0306 №5", "№", "a№b", "ёлка № 3 ₽", "😀 № 1", "ﬁ №",
+	} {
+		if got, want := prepare(s), norm.NFKC.String(s); got != want {
+			t.Errorf("prepare(%q) = %q, NFKC %q", s, got, want)
+		}
+	}
+}
+
+// FuzzPrepare holds prepare (with its fast paths) to the full normalisation: valid UTF-8,
+// then NFKC.
+func FuzzPrepare(f *testing.F) {
+	for _, s := range []string{"Дом №5, «Тихая» — ул.\u00a0Мира…", "и\u0306", "\xff№", "ﬁ", "a\u2011b", "ё"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s
+		if !utf8.ValidString(want) {
+			want = strings.ToValidUTF8(want, " ")
+		}
+		want = norm.NFKC.String(want)
+		if got := prepare(s); got != want {
+			t.Errorf("prepare(%q) = %q, want %q", s, got, want)
 		}
 	})
 }
