@@ -412,6 +412,16 @@ func (c *Classifier) quickToxic(a *analysis) float64 {
 	return 1 / (1 + math.Exp(-(m.bias + s*m.normOf(n))))
 }
 
+// quickMargin is how far below the threshold quickToxic may stop looking: 0 when the
+// model's civic shift is not negative (the quick estimate then bounds the exact score from
+// above), a safety margin otherwise.
+func (m *ToxicModel) quickMargin() float64 {
+	if m.civic >= 0 {
+		return 0
+	}
+	return 0.1
+}
+
 // wordSum is the toxic model's view of one word on its own, cached in its wordInfo: the sum
 // of the quantised weights of its features (letter n-grams and stem), their number, and
 // whether it has a banned root (then it has no features).

@@ -204,3 +204,37 @@ func TestToxicTrainVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickToxicBoundsScore checks the property the classifier's shortcut relies on: the
+// quick estimate is never below the exact score (it leaves out only the civic shift).
+func TestQuickToxicBoundsScore(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tmodel == nil {
+		t.Skip("no toxic model embedded")
+	}
+	check := func(t *testing.T, texts []string) {
+		for _, text := range texts {
+			a := c.analyse(text)
+			q := c.quickToxic(a)
+			p, _ := c.tmodel.Score(c.toxicFeatures(a, nil, nil, nil))
+			c.release(a)
+			if p > q+1e-12 {
+				t.Fatalf("%q: exact score %v above the quick estimate %v", text, p, q)
+			}
+		}
+	}
+	t.Run("examples", func(t *testing.T) {
+		check(t, []string{
+			"Собаке - собачья смерть", "ты тупой баран, иди отсюда", "яма на дороге, машину разбил",
+			"Саратов, как вам новый логотип города? Пишите в комментариях",
+			"мусор не вывозят уже неделю, дворник пропал", "эти твари опять сломали качели во дворе",
+		})
+	})
+	t.Run("shared", func(t *testing.T) {
+		check(t, readTexts(t, "data/toxic-2ch-pikabu/dev.jsonl"))
+		check(t, readTexts(t, "data/saratov/dev.jsonl"))
+	})
+}
