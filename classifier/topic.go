@@ -16,8 +16,34 @@ type topicTerm struct {
 	topic  int
 	weight float64
 	text   string
-	parts  []string // stems, or a normalised prefix when prefix[i] is set
-	prefix []bool
+	parts  []termPart // the words of the term, in order
+}
+
+// termPart is one word of a term: the word matches when its stem is one of stems or it
+// starts with one of prefixes. A word written «горит*|горят*» in the dictionary has two
+// alternatives; they are one term, so a text with both forms counts it once.
+type termPart struct {
+	stems    []string
+	prefixes []string // normalised prefixes (the word ends with '*' in the dictionary)
+}
+
+// matches reports whether a word of a text (with its stem) matches the part.
+func (p *termPart) matches(word, stem string) bool {
+	if slices.Contains(p.stems, stem) {
+		return true
+	}
+	for _, x := range p.prefixes {
+		if strings.HasPrefix(word, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixTerm is a single-word term matched by a prefix.
+type prefixTerm struct {
+	prefix string
+	term   int32
 }
 
 // termDict is a parsed dictionary of weighted terms with labels (topics, or priority
@@ -27,7 +53,7 @@ type termDict struct {
 	labels   []string
 	terms    []topicTerm
 	byStem   map[string][]int32
-	prefixes []int32
+	prefixes []prefixTerm
 	phrases  map[string][]int32 // multi-word terms by their first stem
 	minScore float64
 	// negation: a single word right after «не» does not count («не горит» is not a fire).
@@ -84,22 +110,35 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 			return nil, fmt.Errorf("%s:%d: weight: %w", name, n, err)
 		}
 		t := topicTerm{topic: ti, weight: w, text: f[2]}
-		for _, tok := range Tokenize(f[2], nil) {
-			if tok.Kind != Word {
-				continue
+		for _, field := range strings.Fields(f[2]) {
+			// «a|b»: alternatives of one word (forms that do not share a stem); otherwise
+			// every word of the field is a part of its own («qr-код» is two words).
+			alts := strings.Split(field, "|")
+			var p termPart
+			for _, alt := range alts {
+				for _, tok := range Tokenize(alt, nil) {
+					if tok.Kind != Word {
+						continue
+					}
+					if tok.Masked && strings.HasSuffix(tok.Text, "*") {
+						p.prefixes = append(p.prefixes, strings.TrimSuffix(tok.Text, "*"))
+					} else {
+						p.stems = append(p.stems, Stem(tok.Text))
+					}
+					if len(alts) == 1 {
+						t.parts = append(t.parts, p)
+						p = termPart{}
+					}
+				}
 			}
-			if tok.Masked && strings.HasSuffix(tok.Text, "*") {
-				t.parts = append(t.parts, strings.TrimSuffix(tok.Text, "*"))
-				t.prefix = append(t.prefix, true)
-			} else {
-				t.parts = append(t.parts, Stem(tok.Text))
-				t.prefix = append(t.prefix, false)
+			if len(p.stems)+len(p.prefixes) > 0 {
+				t.parts = append(t.parts, p)
 			}
 		}
 		if len(t.parts) == 0 {
 			return nil, fmt.Errorf("%s:%d: empty term", name, n)
 		}
-		key := f[0] + "\x00" + fmt.Sprint(t.parts, t.prefix)
+		key := f[0] + "\x00" + fmt.Sprint(t.parts)
 		if seen[key] {
 			// Another form of a word already listed (same stems): harmless, keep the first.
 			continue
@@ -107,15 +146,25 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 		seen[key] = true
 		idx := int32(len(d.terms))
 		d.terms = append(d.terms, t)
+		first := &t.parts[0]
 		switch {
-		case len(t.parts) == 1 && t.prefix[0]:
-			d.prefixes = append(d.prefixes, idx)
 		case len(t.parts) == 1:
-			d.byStem[t.parts[0]] = append(d.byStem[t.parts[0]], idx)
-		case t.prefix[0]:
+			for _, st := range first.stems {
+				if !slices.Contains(d.byStem[st], idx) {
+					d.byStem[st] = append(d.byStem[st], idx)
+				}
+			}
+			for _, x := range first.prefixes {
+				d.prefixes = append(d.prefixes, prefixTerm{prefix: x, term: idx})
+			}
+		case len(first.prefixes) > 0:
 			return nil, fmt.Errorf("%s:%d: a phrase cannot start with a prefix word", name, n)
 		default:
-			d.phrases[t.parts[0]] = append(d.phrases[t.parts[0]], idx)
+			for _, st := range first.stems {
+				if !slices.Contains(d.phrases[st], idx) {
+					d.phrases[st] = append(d.phrases[st], idx)
+				}
+			}
 		}
 	}
 	if len(d.terms) == 0 {
@@ -130,19 +179,16 @@ func (d *termDict) wordHits(w, stem string) []termHit {
 	for _, i := range d.byStem[stem] {
 		hits = append(hits, termHit{term: i})
 	}
-	for _, i := range d.prefixes {
-		if strings.HasPrefix(w, d.terms[i].parts[0]) {
-			hits = append(hits, termHit{term: i})
+	for _, p := range d.prefixes {
+		if strings.HasPrefix(w, p.prefix) && !slices.Contains(hits, termHit{term: p.term}) {
+			hits = append(hits, termHit{term: p.term})
 		}
 	}
 	return hits
 }
 
 func (d *termDict) partMatches(t *topicTerm, k int, word, stem string) bool {
-	if t.prefix[k] {
-		return strings.HasPrefix(word, t.parts[k])
-	}
-	return stem == t.parts[k]
+	return t.parts[k].matches(word, stem)
 }
 
 // scores sums the weights of the distinct terms found in a, per topic, and returns the

@@ -1,0 +1,116 @@
+package classifier
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestParseTermsAlternatives checks the «a|b» syntax of topics.tsv: alternatives of one
+// word are one term, so a text with several of them counts the weight once.
+func TestParseTermsAlternatives(t *testing.T) {
+	d, err := parseTerms("test.tsv", "safety\t2\tгорит*|горят*|горел*\n"+
+		"transport\t1\tqr-код\n"+
+		"economy\t2\tищу|найти работу\n", topicIDs[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.terms) != 3 {
+		t.Fatalf("%d terms, want 3", len(d.terms))
+	}
+	if got := len(d.terms[1].parts); got != 2 {
+		t.Errorf("«qr-код»: %d parts, want 2 (a hyphenated word is two words)", got)
+	}
+	for _, tc := range []struct {
+		word string
+		want bool
+	}{
+		{"горит", true}, {"горят", true}, {"горела", true}, {"горе", false}, {"горах", false},
+	} {
+		hits := d.wordHits(tc.word, Stem(tc.word))
+		if got := slices.Contains(hits, termHit{term: 0}); got != tc.want {
+			t.Errorf("%q matches «горит*|горят*|горел*»: %v, want %v", tc.word, got, tc.want)
+		}
+	}
+	for _, text := range []string{"не горит фонарь, горят только окна", "горело всю ночь и горит сейчас"} {
+		sc := make([]float64, len(topicIDs))
+		a := analyseWith(d, text)
+		d.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		if got := sc[topicIndex("safety")]; got != 2 {
+			t.Errorf("%q: safety %v, want 2 (one term, counted once)", text, got)
+		}
+	}
+	for _, tc := range []struct {
+		text string
+		want float64
+	}{
+		{"ищу работу сварщиком", 2},
+		{"хочу найти работу", 2},
+		{"дорожные работы не ведутся", 0},
+		{"прошу вернуть в работу заявку", 0},
+	} {
+		sc := make([]float64, len(topicIDs))
+		d.scores(analyseWith(d, tc.text), hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		if got := sc[topicIndex("economy")]; got != tc.want {
+			t.Errorf("%q: economy %v, want %v", tc.text, got, tc.want)
+		}
+	}
+	if _, err := parseTerms("test.tsv", "economy\t2\tработ*|ищу работу\n", topicIDs[:]); err == nil {
+		t.Error("a phrase starting with a prefix word: no error")
+	}
+}
+
+// analyseWith builds the analysis of a text against one dictionary (no caches).
+func analyseWith(d *termDict, text string) *analysis {
+	a := &analysis{}
+	for _, tok := range Tokenize(text, nil) {
+		if tok.Kind != Word {
+			continue
+		}
+		st := Stem(tok.Text)
+		wi := &wordInfo{word: tok.Text, stem: st, topics: d.wordHits(tok.Text, st), topicPhr: d.phrases[st]}
+		if len(wi.topics) > 0 || len(wi.topicPhr) > 0 {
+			wi.has |= hasTopic
+		}
+		a.words = append(a.words, tok.Text)
+		a.stems = append(a.stems, st)
+		a.winfo = append(a.winfo, wi)
+	}
+	return a
+}
+
+// TestTopicStemCollisions: words that share a stem (or a prefix) with a dictionary term
+// but mean something else must not decide a topic. Each case names the collision the
+// dictionary was changed for.
+func TestTopicStemCollisions(t *testing.T) {
+	c := newTestClassifier(t)
+	tests := []struct{ text, notTopic string }{
+		{"Приглашаем на ярмарку в Лысых Горах, у Соколовой горы", "safety"}, // горит ~ гора
+		{"Подскажите нотариуса, желательно на Сенном", "agriculture"},       // сено ~ Сенной
+		{"семья с тремя детьми живёт в соседнем доме", "agriculture"},       // семена ~ семья
+		{"помыли пол в подъезде, на полу грязь", "agriculture"},             // поля ~ пол
+		{"в пос. Юбилейный до сих пор", "agriculture"},                      // посев ~ пос.
+		{"ПАО Т Плюс прислало квитанцию", "agriculture"},                    // паи ~ ПАО
+		{"сто ста рублей", "animals"},                                       // стая ~ ста
+		{"отлив на окне оторвался", "animals"},                              // отлов ~ отлив
+		{"во дворе трава по пояс", "animals"},                               // травят ~ трава
+		{"ранее писали, рано утром", "safety"},                              // ранили ~ ранее
+		{"события в Сирии", "safety"},                                       // сирены ~ Сирия
+		{"электронная запись к врачу", "ecology"},                           // запах ~ запись
+		{"скорее бы починили, скоро зима", "health"},                        // скорая ~ скорее
+		{"данные юридических лиц", "education"},                             // лицей ~ лица
+		{"дорожные работы на улице Ленина", "economy"},                      // работу ~ работы
+	}
+	for _, tc := range tests {
+		a := c.analyse(tc.text)
+		sc := make([]float64, len(topicIDs))
+		m := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		c.release(a)
+		if sc[topicIndex(tc.notTopic)] != 0 {
+			var terms []string
+			for _, i := range m {
+				terms = append(terms, c.topics.terms[i].text)
+			}
+			t.Errorf("%q: %s scores %v (terms %v)", tc.text, tc.notTopic, sc[topicIndex(tc.notTopic)], terms)
+		}
+	}
+}
