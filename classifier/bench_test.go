@@ -1,6 +1,8 @@
 package classifier
 
 import (
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -106,4 +108,41 @@ func BenchmarkAnalyse(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		c.release(c.analyse(texts[i%len(texts)]))
 	}
+}
+
+// BenchmarkClassifyNewWords classifies texts of random words, nearly all of them new: the
+// worst case for the caches, whose bound keeps memory flat. It reports the live heap
+// after a collection at the end (live-MiB), which must stay well under the 200 MiB budget
+// however many texts are classified.
+func BenchmarkClassifyNewWords(b *testing.B) {
+	c, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	letters := []rune("абвгдежзийклмнопрстуфхцчшщыьэюя")
+	text := func() string {
+		var sb strings.Builder
+		for w := range 20 {
+			if w > 0 {
+				sb.WriteByte(' ')
+			}
+			for range 3 + rng.IntN(8) {
+				sb.WriteRune(letters[rng.IntN(len(letters))])
+			}
+		}
+		return sb.String()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := otklik.Publication{Text: text()}
+		c.Classify(&p)
+	}
+	b.StopTimer()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+	runtime.KeepAlive(c)
 }

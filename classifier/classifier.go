@@ -152,6 +152,16 @@ func New(cfg Config) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("classifier config: %w", err)
 	}
+	// The toxic model (the largest part to decode) loads while the dictionaries are parsed.
+	type loaded struct {
+		m   *ToxicModel
+		err error
+	}
+	toxic := make(chan loaded, 1)
+	go func() {
+		m, err := loadToxicModel(cfg)
+		toxic <- loaded{m, err}
+	}()
 	c := &Classifier{cfg: cfg, cache: newCache[*wordInfo](), chunks: newCache[*chunk](), metrics: cfg.Metrics,
 		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
 	c.routing = DefaultRouting()
@@ -215,39 +225,53 @@ func New(cfg Config) (*Classifier, error) {
 			c.model_id += "+nb/" + m.ID
 		}
 	}
-	if !cfg.NoToxicModel {
-		m := cfg.ToxicModel
-		switch {
-		case m != nil:
-		case cfg.ToxicModelPath != "":
-			b, err := os.ReadFile(cfg.ToxicModelPath)
-			if err != nil {
-				return nil, fmt.Errorf("toxic model: %w", err)
-			}
-			if m, err = ParseToxicModel(b); err != nil {
-				return nil, fmt.Errorf("toxic model %s: %w", cfg.ToxicModelPath, err)
-			}
-		default:
-			if b, err := dataFS.ReadFile("data/toxic-model.tsv"); err == nil {
-				if m, err = ParseToxicModel(b); err != nil {
-					return nil, fmt.Errorf("embedded toxic model: %w", err)
-				}
-			}
+	tm := <-toxic
+	if tm.err != nil {
+		return nil, tm.err
+	}
+	if m := tm.m; m != nil {
+		if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
+			mm := *m
+			mm.Threshold = cfg.ToxicThreshold
+			m = &mm
 		}
-		if m != nil {
-			if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
-				mm := *m
-				mm.Threshold = cfg.ToxicThreshold
-				m = &mm
-			}
-			c.tmodel = m
-			c.model_id += "+lr/" + m.ID
-		}
+		c.tmodel = m
+		c.model_id += "+lr/" + m.ID
 	}
 	if c.metrics != nil {
 		c.metrics.attach(c.cache, c.chunks)
 	}
 	return c, nil
+}
+
+// loadToxicModel returns the point-16 model the configuration asks for: none, the given
+// one, the file, or the embedded one (nil when none is embedded).
+func loadToxicModel(cfg Config) (*ToxicModel, error) {
+	switch {
+	case cfg.NoToxicModel:
+		return nil, nil
+	case cfg.ToxicModel != nil:
+		return cfg.ToxicModel, nil
+	case cfg.ToxicModelPath != "":
+		b, err := os.ReadFile(cfg.ToxicModelPath)
+		if err != nil {
+			return nil, fmt.Errorf("toxic model: %w", err)
+		}
+		m, err := ParseToxicModel(b)
+		if err != nil {
+			return nil, fmt.Errorf("toxic model %s: %w", cfg.ToxicModelPath, err)
+		}
+		return m, nil
+	}
+	b, err := dataFS.ReadFile("data/toxic-model.tsv")
+	if err != nil {
+		return nil, nil
+	}
+	m, err := ParseToxicModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("embedded toxic model: %w", err)
+	}
+	return m, nil
 }
 
 // ModelID names the classifier and its data version, as stamped into Classification.Model.

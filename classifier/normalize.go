@@ -278,6 +278,10 @@ type tokenizer struct {
 	// tokenizer (one per goroutine at a time): frequent words cost no lock and no trip
 	// through the big map.
 	l1 *[l1Buckets][l1Ways]l1Slot
+	// l1Resets is the shared cache's reset count when l1 was last emptied: once a shard of
+	// the shared cache is emptied, l1 is emptied too (at the start of the next text), or
+	// it would keep the dropped chunks, and their words, alive.
+	l1Resets uint64
 }
 
 const (
@@ -356,6 +360,12 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 		return z.joinSpelled(toks)
 	}
 	// With a chunk cache: split at white space and replay each chunk's tokens.
+	if r := z.chunks.resets.Load(); r != z.l1Resets {
+		if z.l1 != nil {
+			clear(z.l1[:])
+		}
+		z.l1Resets = r
+	}
 	sentence, dash := true, false
 	i := 0
 	for i < len(s) {

@@ -185,3 +185,32 @@ func FuzzPrepare(f *testing.F) {
 		}
 	})
 }
+
+// TestL1EmptiedAfterReset checks that a tokenizer's private chunk cache is emptied once a
+// shard of the shared cache has been (so that it does not keep dropped chunks alive).
+func TestL1EmptiedAfterReset(t *testing.T) {
+	c, err := New(Config{NoModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.analyse("первый текст про дороги")
+	held := func() int {
+		n := 0
+		for i := range a.z.l1 {
+			for _, s := range a.z.l1[i] {
+				if s.e != nil {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if held() != 4 {
+		t.Fatalf("l1 holds %d chunks, want 4", held())
+	}
+	c.chunks.resets.Add(1) // as put does when it empties a full shard
+	a.toks = a.z.tokenize("второй", a.toks)
+	if n := held(); n != 1 {
+		t.Errorf("after a reset l1 holds %d chunks, want only the new text's 1", n)
+	}
+}

@@ -161,44 +161,51 @@ func (s *snowballState) precededByAR(n int) bool {
 // step1 removes a perfective gerund ending, or else a reflexive, then an adjectival, a
 // verb or a noun ending, as russian's step1 does.
 func (s *snowballState) step1() {
-	if suf := s.firstSuffix(s.rv, sufGerund); suf != "" {
-		switch suf {
-		case "в", "вши", "вшись":
-			if !s.precededByAR(len(suf)) {
-				suf = ""
-			}
-		}
-		if suf != "" {
-			s.cut(len(suf))
-			return
-		}
-	}
-	s.removeFirst(s.rv, sufReflexive)
-	if s.removeFirst(s.rv, sufAdjective) != "" {
-		suf := s.firstSuffix(s.rv, sufParticiple)
-		switch suf {
-		case "ем", "нн", "вш", "ющ", "щ":
-			if !s.precededByAR(len(suf)) {
-				suf = ""
-			}
-		}
+	if suf := s.firstSuffixAR(sufGerund, gerundNeedsAR); suf != "" {
 		s.cut(len(suf))
 		return
 	}
-	if suf := s.firstSuffix(s.rv, sufVerb); suf != "" {
-		switch suf {
-		case "ла", "на", "ете", "йте", "ли", "й", "л", "ем", "н",
-			"ло", "но", "ет", "ют", "ны", "ть", "ешь", "нно":
-			if !s.precededByAR(len(suf)) {
-				suf = ""
-			}
-		}
-		if suf != "" {
-			s.cut(len(suf))
-			return
-		}
+	s.removeFirst(s.rv, sufReflexive)
+	if s.removeFirst(s.rv, sufAdjective) != "" {
+		s.cut(len(s.firstSuffixAR(sufParticiple, participleNeedsAR)))
+		return
+	}
+	if suf := s.firstSuffixAR(sufVerb, verbNeedsAR); suf != "" {
+		s.cut(len(suf))
+		return
 	}
 	s.removeFirst(s.rv, sufNoun)
+}
+
+// firstSuffixAR is firstSuffix in RV, except that a suffix for which needsAR is true
+// counts only after «а» or «я» in RV; otherwise no suffix is found (the later ones of the
+// list are not tried), as in russian's step 1.
+func (s *snowballState) firstSuffixAR(sufs *suffixList, needsAR func(string) bool) string {
+	suf := s.firstSuffix(s.rv, sufs)
+	if suf != "" && needsAR(suf) && !s.precededByAR(len(suf)) {
+		return ""
+	}
+	return suf
+}
+
+// The suffixes of step 1 that need a preceding «а» or «я» (group 1 of the algorithm).
+func gerundNeedsAR(suf string) bool { return suf == "в" || suf == "вши" || suf == "вшись" }
+
+func participleNeedsAR(suf string) bool {
+	switch suf {
+	case "ем", "нн", "вш", "ющ", "щ":
+		return true
+	}
+	return false
+}
+
+func verbNeedsAR(suf string) bool {
+	switch suf {
+	case "ла", "на", "ете", "йте", "ли", "й", "л", "ем", "н",
+		"ло", "но", "ет", "ют", "ны", "ть", "ешь", "нно":
+		return true
+	}
+	return false
 }
 
 // step4 undoubles «нн», removes a superlative ending, or removes a soft sign — over the

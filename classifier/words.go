@@ -73,9 +73,10 @@ type termHit struct {
 
 const (
 	cacheShards = 64
-	// cacheShardMaxLen bounds each shard: 64 × 4096 ≈ 262k words and as many chunks, a
-	// few times the vocabulary of the 11k-comment toxic set, and about 100 MiB at worst.
-	cacheShardMaxLen = 4096
+	// cacheShardMaxLen bounds each shard: 64 × 3072 ≈ 196k words and as many chunks, more
+	// than all the shared sets together hold (84k words, 141k chunks in 45k texts), and
+	// about 90 MiB at worst (every word new: BenchmarkClassifyNewWords).
+	cacheShardMaxLen = 3072
 )
 
 // cache is a concurrency-safe, bounded cache keyed by strings (looked up without

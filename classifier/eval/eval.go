@@ -262,6 +262,18 @@ func Fold(text string, k int) int {
 // PRF counts one label's outcomes.
 type PRF struct{ TP, FP, FN int }
 
+// Count adds one decision: got is the prediction, want the label.
+func (p *PRF) Count(got, want bool) {
+	switch {
+	case got && want:
+		p.TP++
+	case got:
+		p.FP++
+	case want:
+		p.FN++
+	}
+}
+
 // Precision is TP / (TP + FP).
 func (p PRF) Precision() float64 { return ratio(p.TP, p.TP+p.FP) }
 

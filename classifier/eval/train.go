@@ -152,10 +152,6 @@ func CrossValidateToxic(train, test []*Set, k int, thresholds, strongs, civics [
 	if len(minWords) == 0 {
 		minWords = []int{-1}
 	}
-	inTrain := map[string]bool{}
-	for _, s := range train {
-		inTrain[s.Name] = true
-	}
 	var out []ToxicCV
 	for _, t := range thresholds {
 		for _, st := range strongs {
@@ -173,9 +169,52 @@ func CrossValidateToxic(train, test []*Set, k int, thresholds, strongs, civics [
 			}
 		}
 	}
-	lex, err := classifier.New(classifier.Config{NoModel: true, NoToxicModel: true})
+	err := eachToxicFold(train, test, k, opt, log, "", func(m *classifier.ToxicModel, scored []*Set, names []string) error {
+		for ti, r := range out {
+			th := r.Threshold
+			mm := m
+			if r.Strong >= 0 {
+				mm = mm.WithStrong(r.Strong)
+			}
+			if r.Civic >= 0 {
+				mm = mm.WithCivic(r.Civic)
+			}
+			if r.MinWords >= 0 {
+				mm = mm.WithMinWords(r.MinWords)
+			}
+			cfg := classifier.Config{NoModel: true, ToxicModel: mm, ToxicThreshold: th, NoToxicModel: th == 0}
+			cl, err := classifier.New(cfg)
+			if err != nil {
+				return err
+			}
+			for i, part := range scored {
+				for _, ex := range part.ToxicExamples(0, 0) {
+					p := &otklik.Publication{Text: ex.Text}
+					cl.Classify(p)
+					out[ti].Sets[names[i]].Count(len(p.Class.Drop) > 0, ex.Toxic)
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// eachToxicFold trains the toxic model on all folds but one of train, for each fold f of
+// k that holds rows, and calls score with the model, the parts of the test sets to score
+// (a test set also trained on: its fold f; any other: whole, with the first fold's model
+// only) and their names.
+func eachToxicFold(train, test []*Set, k int, opt classifier.ToxicTrainOptions, log io.Writer, what string, score func(m *classifier.ToxicModel, scored []*Set, names []string) error) error {
+	inTrain := map[string]bool{}
+	for _, s := range train {
+		inTrain[s.Name] = true
+	}
+	lex, err := classifier.New(classifier.Config{NoModel: true, NoToxicModel: true})
+	if err != nil {
+		return err
 	}
 	first := true
 	for f := 0; f < k; f++ {
@@ -193,68 +232,37 @@ func CrossValidateToxic(train, test []*Set, k int, thresholds, strongs, civics [
 		}
 		data, err := lex.TrainToxic(ex, opt)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m, err := classifier.ParseToxicModel(data)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for ti, r := range out {
-			th := r.Threshold
-			mm := m
-			if r.Strong >= 0 {
-				mm = mm.WithStrong(r.Strong)
+		var scored []*Set
+		var names []string
+		for _, s := range test {
+			switch {
+			case inTrain[s.Name]:
+				scored, names = append(scored, s.subset(k, f)), append(names, s.Name)
+			case first:
+				scored, names = append(scored, s), append(names, s.Name)
 			}
-			if r.Civic >= 0 {
-				mm = mm.WithCivic(r.Civic)
-			}
-			if r.MinWords >= 0 {
-				mm = mm.WithMinWords(r.MinWords)
-			}
-			cfg := classifier.Config{NoModel: true, ToxicModel: mm, ToxicThreshold: th, NoToxicModel: th == 0}
-			cl, err := classifier.New(cfg)
-			if err != nil {
-				return nil, err
-			}
-			for _, s := range test {
-				part := s
-				if inTrain[s.Name] {
-					part = s.subset(k, f)
-				} else if !first {
-					continue
-				}
-				for _, ex := range part.ToxicExamples(0, 0) {
-					p := &otklik.Publication{Text: ex.Text}
-					cl.Classify(p)
-					got := len(p.Class.Drop) > 0
-					c := out[ti].Sets[s.Name]
-					switch {
-					case got && ex.Toxic:
-						c.TP++
-					case got:
-						c.FP++
-					case ex.Toxic:
-						c.FN++
-					}
-				}
-			}
+		}
+		if err := score(m, scored, names); err != nil {
+			return err
 		}
 		first = false
 		if log != nil {
-			fmt.Fprintf(log, "fold %d/%d: trained on %d examples\n", f+1, k, len(ex))
+			fmt.Fprintf(log, "fold %d/%d: trained on %d examples%s\n", f+1, k, len(ex), what)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // CrossValidateToxicModel is CrossValidateToxic for the model alone: a text is toxic when
 // the model's probability (classifier.ToxicProbability: lexicon findings as features,
 // no lexicon decision, no guards) reaches the threshold.
 func CrossValidateToxicModel(train, test []*Set, k int, thresholds []float64, opt classifier.ToxicTrainOptions, log io.Writer) ([]ToxicCV, error) {
-	inTrain := map[string]bool{}
-	for _, s := range train {
-		inTrain[s.Name] = true
-	}
 	out := make([]ToxicCV, len(thresholds))
 	for i, t := range thresholds {
 		out[i] = ToxicCV{Threshold: t, Strong: -1, Civic: 0, MinWords: 0, Sets: map[string]*PRF{}}
@@ -266,52 +274,19 @@ func CrossValidateToxicModel(train, test []*Set, k int, thresholds []float64, op
 	if err != nil {
 		return nil, err
 	}
-	first := true
-	for f := 0; f < k; f++ {
-		var ex []classifier.ToxicExample
-		held := 0
-		for _, s := range train {
-			ex = append(ex, s.ToxicExamples(k, f)...)
-			held += len(s.subset(k, f).Rows)
-		}
-		if held == 0 {
-			continue
-		}
-		data, err := lex.TrainToxic(ex, opt)
-		if err != nil {
-			return nil, err
-		}
-		m, err := classifier.ParseToxicModel(data)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range test {
-			part := s
-			if inTrain[s.Name] {
-				part = s.subset(k, f)
-			} else if !first {
-				continue
-			}
+	err = eachToxicFold(train, test, k, opt, log, " (model alone)", func(m *classifier.ToxicModel, scored []*Set, names []string) error {
+		for i, part := range scored {
 			for _, ex := range part.ToxicExamples(0, 0) {
 				p := lex.ToxicProbability(m, ex.Text)
-				for i := range out {
-					got := p >= out[i].Threshold
-					c := out[i].Sets[s.Name]
-					switch {
-					case got && ex.Toxic:
-						c.TP++
-					case got:
-						c.FP++
-					case ex.Toxic:
-						c.FN++
-					}
+				for j := range out {
+					out[j].Sets[names[i]].Count(p >= out[j].Threshold, ex.Toxic)
 				}
 			}
 		}
-		first = false
-		if log != nil {
-			fmt.Fprintf(log, "fold %d/%d: trained on %d examples (model alone)\n", f+1, k, len(ex))
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

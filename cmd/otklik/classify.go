@@ -120,16 +120,9 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	dcfg, err := config.Load(*cfgPath, c.getenv)
+	cfg, err := classifierConfig(c, *cfgPath, *model, *noModel)
 	if err != nil {
 		return err
-	}
-	cfg := dcfg.Classifier
-	if *model != "" {
-		cfg.ModelPath = *model
-	}
-	if *noModel {
-		cfg.NoModel = true
 	}
 	if *routing != "" {
 		b, err := os.ReadFile(*routing)
@@ -273,6 +266,23 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("%d of %d lines failed (see the messages above)", failed, line)
 	}
 	return nil
+}
+
+// classifierConfig is the classifier section of the daemon's configuration file (defaults
+// when path is ""), with the topic-model flags of classify and eval applied.
+func classifierConfig(c *cli, path, model string, noModel bool) (classifier.Config, error) {
+	dcfg, err := config.Load(path, c.getenv)
+	if err != nil {
+		return classifier.Config{}, err
+	}
+	cfg := dcfg.Classifier
+	if model != "" {
+		cfg.ModelPath = model
+	}
+	if noModel {
+		cfg.NoModel = true
+	}
+	return cfg, nil
 }
 
 // failedToLoad reports whether the classifier has finished loading with an error.

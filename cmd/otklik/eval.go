@@ -10,7 +10,6 @@ import (
 
 	"github.com/otklik/otklik/classifier"
 	"github.com/otklik/otklik/classifier/eval"
-	"github.com/otklik/otklik/cmd/otklik/internal/config"
 )
 
 // evalCmd evaluates the classifier on the labelled sets and prints a table per set.
@@ -43,16 +42,9 @@ func evalCmd(_ context.Context, c *cli, args []string) error {
 			dir = filepath.Join(filepath.Dir(root), "shared")
 		}
 	}
-	dcfg, err := config.Load(*cfgPath, c.getenv)
+	cfg, err := classifierConfig(c, *cfgPath, *model, *noModel)
 	if err != nil {
 		return err
-	}
-	cfg := dcfg.Classifier
-	if *model != "" {
-		cfg.ModelPath = *model
-	}
-	if *noModel {
-		cfg.NoModel = true
 	}
 	if *noToxic {
 		cfg.NoToxicModel = true
