@@ -19,17 +19,19 @@ type topicTerm struct {
 	parts  []termPart // the words of the term, in order
 }
 
-// termPart is one word of a term: the word matches when its stem is one of stems or it
-// starts with one of prefixes. A word written «горит*|горят*» in the dictionary has two
-// alternatives; they are one term, so a text with both forms counts it once.
+// termPart is one word of a term: the word matches when its stem is one of stems, it
+// starts with one of prefixes or it is one of words. A word written «горит*|горят*» in
+// the dictionary has two alternatives; they are one term, so a text with both forms
+// counts it once. «=дороги» is the exact word (not «дорогие», which has the same stem).
 type termPart struct {
 	stems    []string
 	prefixes []string // normalised prefixes (the word ends with '*' in the dictionary)
+	words    []string // exact normalised words (the word starts with '=' in the dictionary)
 }
 
 // matches reports whether a word of a text (with its stem) matches the part.
 func (p *termPart) matches(word, stem string) bool {
-	if slices.Contains(p.stems, stem) {
+	if slices.Contains(p.stems, stem) || slices.Contains(p.words, word) {
 		return true
 	}
 	for _, x := range p.prefixes {
@@ -53,6 +55,7 @@ type termDict struct {
 	labels   []string
 	terms    []topicTerm
 	byStem   map[string][]int32
+	byWord   map[string][]int32 // single-word terms matched by the exact word
 	prefixes []prefixTerm
 	phrases  map[string][]int32 // multi-word terms by their first stem
 	minScore float64
@@ -79,7 +82,7 @@ func parseTopics(data string) (*termDict, error) { return parseTerms("topics.tsv
 
 // parseTerms parses a dictionary in the format of topics.tsv with the given labels.
 func parseTerms(name, data string, labels []string) (*termDict, error) {
-	d := &termDict{name: name, labels: labels, byStem: map[string][]int32{}, phrases: map[string][]int32{}, minScore: 1}
+	d := &termDict{name: name, labels: labels, byStem: map[string][]int32{}, byWord: map[string][]int32{}, phrases: map[string][]int32{}, minScore: 1}
 	sc := bufio.NewScanner(strings.NewReader(data))
 	n := 0
 	seen := map[string]bool{}
@@ -116,11 +119,14 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 			alts := strings.Split(field, "|")
 			var p termPart
 			for _, alt := range alts {
-				for _, tok := range Tokenize(alt, nil) {
+				exact := strings.HasPrefix(alt, "=")
+				for _, tok := range Tokenize(strings.TrimPrefix(alt, "="), nil) {
 					if tok.Kind != Word {
 						continue
 					}
-					if tok.Masked && strings.HasSuffix(tok.Text, "*") {
+					if exact {
+						p.words = append(p.words, tok.Text)
+					} else if tok.Masked && strings.HasSuffix(tok.Text, "*") {
 						p.prefixes = append(p.prefixes, strings.TrimSuffix(tok.Text, "*"))
 					} else {
 						p.stems = append(p.stems, Stem(tok.Text))
@@ -157,8 +163,11 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 			for _, x := range first.prefixes {
 				d.prefixes = append(d.prefixes, prefixTerm{prefix: x, term: idx})
 			}
-		case len(first.prefixes) > 0:
-			return nil, fmt.Errorf("%s:%d: a phrase cannot start with a prefix word", name, n)
+			for _, x := range first.words {
+				d.byWord[x] = append(d.byWord[x], idx)
+			}
+		case len(first.prefixes) > 0 || len(first.words) > 0:
+			return nil, fmt.Errorf("%s:%d: a phrase cannot start with a prefix or exact word", name, n)
 		default:
 			for _, st := range first.stems {
 				if !slices.Contains(d.phrases[st], idx) {
@@ -178,6 +187,11 @@ func (d *termDict) wordHits(w, stem string) []termHit {
 	var hits []termHit
 	for _, i := range d.byStem[stem] {
 		hits = append(hits, termHit{term: i})
+	}
+	for _, i := range d.byWord[w] {
+		if !slices.Contains(hits, termHit{term: i}) {
+			hits = append(hits, termHit{term: i})
+		}
 	}
 	for _, p := range d.prefixes {
 		if strings.HasPrefix(w, p.prefix) && !slices.Contains(hits, termHit{term: p.term}) {

@@ -54,8 +54,25 @@ func TestParseTermsAlternatives(t *testing.T) {
 			t.Errorf("%q: economy %v, want %v", tc.text, got, tc.want)
 		}
 	}
-	if _, err := parseTerms("test.tsv", "economy\t2\tработ*|ищу работу\n", topicIDs[:]); err == nil {
-		t.Error("a phrase starting with a prefix word: no error")
+	for _, bad := range []string{"economy\t2\tработ*|ищу работу\n", "economy\t2\t=работу найти\n"} {
+		if _, err := parseTerms("test.tsv", bad, topicIDs[:]); err == nil {
+			t.Errorf("%q: a phrase starting with a prefix or an exact word: no error", bad)
+		}
+	}
+	// «=слово»: the exact word only («=дороги» is not «дорогие», which shares its stem).
+	d, err = parseTerms("test.tsv", "roads\t2\tдорога*|=дороги|=дорог\n", topicIDs[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		word string
+		want bool
+	}{
+		{"дорога", true}, {"дороги", true}, {"дорог", true}, {"дорогам", true}, {"дорогие", false}, {"дорогих", false}, {"дорогое", false},
+	} {
+		if got := len(d.wordHits(tc.word, Stem(tc.word))) == 1; got != tc.want {
+			t.Errorf("%q matches «дорога*|=дороги|=дорог»: %v, want %v", tc.word, got, tc.want)
+		}
 	}
 }
 
@@ -99,6 +116,9 @@ func TestTopicStemCollisions(t *testing.T) {
 		{"скорее бы починили, скоро зима", "health"},                        // скорая ~ скорее
 		{"данные юридических лиц", "education"},                             // лицей ~ лица
 		{"дорожные работы на улице Ленина", "economy"},                      // работу ~ работы
+		{"Дорогие земляки, поздравляем! Дорогое удовольствие", "roads"},     // дорога ~ дорогие
+		{"одна машина на весь район, одни обещания", "housing"},             // ОДН ~ одна
+		{"закрыть окна, закрыли на замок", "economy"},                       // закрылся ~ закрыть
 	}
 	for _, tc := range tests {
 		a := c.analyse(tc.text)
