@@ -137,7 +137,7 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 					}
 				}
 			}
-			if len(p.stems)+len(p.prefixes) > 0 {
+			if len(p.stems)+len(p.prefixes)+len(p.words) > 0 {
 				t.parts = append(t.parts, p)
 			}
 		}

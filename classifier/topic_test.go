@@ -59,6 +59,14 @@ func TestParseTermsAlternatives(t *testing.T) {
 			t.Errorf("%q: a phrase starting with a prefix or an exact word: no error", bad)
 		}
 	}
+	// A word of exact alternatives only.
+	d, err = parseTerms("test.tsv", "agriculture\t1.5\t=ферма|=фермы\n", topicIDs[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.wordHits("фермы", Stem("фермы"))) != 1 || len(d.wordHits("фермент", Stem("фермент"))) != 0 {
+		t.Error("«=ферма|=фермы»: wrong matches")
+	}
 	// «=слово»: the exact word only («=дороги» is not «дорогие», which shares its stem).
 	d, err = parseTerms("test.tsv", "roads\t2\tдорога*|=дороги|=дорог\n", topicIDs[:])
 	if err != nil {
@@ -131,6 +139,45 @@ func TestTopicStemCollisions(t *testing.T) {
 				terms = append(terms, c.topics.terms[i].text)
 			}
 			t.Errorf("%q: %s scores %v (terms %v)", tc.text, tc.notTopic, sc[topicIndex(tc.notTopic)], terms)
+		}
+	}
+}
+
+// TestTopicCues: the general rules the dictionary encodes, each with a text of its own.
+func TestTopicCues(t *testing.T) {
+	c := newTestClassifier(t)
+	tests := []struct{ text, want string }{
+		// A burning dump or landfill is the dump's subject (waste), not a fire (safety).
+		{"горит свалка за посёлком, дым на весь район, пожарные не приезжают", "waste"},
+		{"Возгорание на мусорном полигоне, пожарные тушат уже пять часов, дым", "waste"},
+		{"пожар в частном доме, пожарные тушат", "safety"},
+		{"пожар в мусоропроводе, в подъезде дым, жильцов эвакуировали", "safety"},
+		// Lighting of a street or road is roads; of a yard or park, landscaping.
+		{"Не работает освещение по ул. Энергетиков от дома 1 до 3", "roads"},
+		{"Во дворе не горит ни один фонарь, детская площадка в темноте", "landscaping"},
+		// Jobs only in phrases: road works are not jobs.
+		{"Закрывается швейный цех, 40 женщин без работы, выходное пособие обещают потом", "economy"},
+		{"Дорожные работы на Московской шоссе не закончены, ямы", "roads"},
+		// Inflections the stemmer separates from the listed form.
+		{"в подвале вода стоит неделю", "housing"},
+		{"в соцзащите отказали в выплате", "social"},
+		{"звонили в водоканале никто не отвечает", "housing"},
+		// Sport words of everyday speech.
+		{"когда зальют каток, хотим кататься на коньках", "sport"},
+		// Farmers' loans for machinery.
+		{"подсолнечник лежит на складе, кредиты на технику платить нечем", "agriculture"},
+		// General vocabulary of the round of 2026-11-29.
+		{"в котельной авария, батареи холодные", "housing"},
+		{"на остановке два часа ждали пазик, таксисты ломят цену", "transport"},
+		{"сугробы по пояс, на тротуарах скользко", "roads"},
+		{"вредители съели урожай, уборочная под угрозой", "agriculture"},
+		{"над посёлком сбили беспилотник, слышали взрыв", "safety"},
+		{"Билайн и МТС не ловят в селе", "other"},
+	}
+	for _, tc := range tests {
+		cl := classify(c, tc.text)
+		if cl.Topic != tc.want {
+			t.Errorf("%q: topic %s, want %s (explanation %v)", tc.text, cl.Topic, tc.want, cl.Explanation["topic"])
 		}
 	}
 }
