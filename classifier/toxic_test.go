@@ -107,6 +107,8 @@ func TestPoint16(t *testing.T) {
 		{"вы уроды", []otklik.DropReason{otklik.Insult}},
 		{"эти малолетки опять шумят", []otklik.DropReason{otklik.Insult}},
 		{"сосед недоумок", []otklik.DropReason{otklik.Insult}},
+		{"куда жалобу подавать? @tanya_bird_64 знаешь?", nil},
+		{"Саратов, как вам новый логотип города, который показали сегодня? Пишите в комментариях", nil},
 	}
 	for _, tc := range tests {
 		p := publication(tc.text)

@@ -82,6 +82,12 @@ var toxicStop = map[string]bool{
 	"блин": true, "блина": true, "нахрен": true, "хрен": true, "хрена": true, "охренели": true, "охренеть": true,
 	"офигели": true, "фиг": true, "нафиг": true, "фига": true, "черт": true, "блинский": true, "этот": true, "эта": true, "эти": true, "вот": true, "ну": true,
 	"так": true, "там": true, "тут": true, "уже": true, "еще": true, "только": true, "даже": true, "все": true, "всех": true,
+	// Verbs that address the reader («знаешь?», «пишите в комментариях») say, like the
+	// pronouns, that a text speaks to someone, not that it offends: on the imageboard they
+	// come with insults, in a community's post they invite answers.
+	"знаешь": true, "знаете": true, "пишите": true, "напишите": true, "скажите": true, "подскажите": true,
+	"смотри": true, "смотрите": true, "слушай": true, "слушайте": true, "понимаешь": true, "понимаете": true,
+	"видишь": true, "видите": true, "представляете": true,
 }
 
 // Feature codes. A feature is a uint64 whose top four bits are its kind and whose other
