@@ -82,6 +82,9 @@ type Config struct {
 	ToxicModelPath string `yaml:"toxic_model_path"`
 	// NoToxicModel disables the point-16 model (lexicon only).
 	NoToxicModel bool `yaml:"no_toxic_model"`
+	// NoThreads stops comments that name no subject from taking their post's topic and
+	// location (see Threads).
+	NoThreads bool `yaml:"no_threads"`
 	// ToxicModel, when set, is used instead of ToxicModelPath and the embedded model.
 	ToxicModel *ToxicModel `yaml:"-"`
 	// ToxicThreshold overrides the toxic model's stored threshold when in (0, 1).
@@ -139,6 +142,7 @@ type Classifier struct {
 	cache    *cache[*wordInfo]
 	chunks   *cache[*chunk]
 	metrics  *Metrics
+	threads  *Threads
 	model_id string
 	// free holds scratch spaces between calls. Not a sync.Pool: each holds a private
 	// chunk cache worth keeping across garbage collections.
@@ -167,6 +171,9 @@ func New(cfg Config) (*Classifier, error) {
 	c.routing = DefaultRouting()
 	for k, v := range cfg.Routing {
 		c.routing[k] = v
+	}
+	if !cfg.NoThreads {
+		c.threads = newThreads(c.routing)
 	}
 	read := func(name string) (string, error) {
 		b, err := dataFS.ReadFile("data/" + name)
@@ -389,12 +396,27 @@ func (c *Classifier) analyse(text string) *analysis {
 }
 
 // Classify sets p.Class from p.Text, p.Kind, p.Engagement and p.Author.Followers.
+// A comment that names no subject takes its post's topic and location, when the post was
+// classified before by this classifier (see Threads).
 func (c *Classifier) Classify(p *otklik.Publication) {
+	p.Class = c.classify(p.Text, p.Kind, p.Engagement, p.Author.Followers)
+	c.threads.Apply(p)
+	if c.metrics != nil {
+		c.metrics.observe(p.Class)
+	}
+}
+
+// ClassifyOne is Classify without the thread memory: p.Class depends on p alone. Callers
+// that classify in parallel use it and apply Threads in input order.
+func (c *Classifier) ClassifyOne(p *otklik.Publication) {
 	p.Class = c.classify(p.Text, p.Kind, p.Engagement, p.Author.Followers)
 	if c.metrics != nil {
 		c.metrics.observe(p.Class)
 	}
 }
+
+// Threads returns the classifier's thread memory, nil when Config.NoThreads is set.
+func (c *Classifier) Threads() *Threads { return c.threads }
 
 func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engagement, followers int64) *otklik.Classification {
 	a := c.analyse(text)

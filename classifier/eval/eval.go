@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/otklik/otklik"
@@ -24,11 +25,15 @@ import (
 
 // Row is one labelled text. A field that the set does not label is empty and Has* false.
 type Row struct {
-	ID        string
-	Text      string
-	Kind      otklik.Kind
-	Eng       otklik.Engagement
-	Followers int64
+	ID   string
+	Text string
+	Kind otklik.Kind
+	// Network, Owner, PostID and ParentID place a row in its thread (the demo corpus), so
+	// that a comment can take its post's topic and location (classifier.Threads).
+	Network                 otklik.Network
+	Owner, PostID, ParentID string
+	Eng                     otklik.Engagement
+	Followers               int64
 
 	Topic    string
 	Location string
@@ -173,8 +178,24 @@ type rawRow struct {
 	Group           *int            `json:"group"`
 	RawLabels       json.RawMessage `json:"labels"`
 	// demo corpus: an otklik.Publication plus labels
+	Network    string             `json:"network"`
+	Owner      any                `json:"owner"`
+	ParentID   any                `json:"parent_id"`
 	Engagement *otklik.Engagement `json:"engagement"`
 	Author     *otklik.Author     `json:"author"`
+}
+
+// idString formats an id that may be a JSON string or number; "" when absent.
+func idString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 type demoLabels struct {
@@ -194,6 +215,7 @@ func parseRow(set string, line []byte) (Row, bool, error) {
 		id = x.PostID
 	}
 	r := Row{ID: id, Text: x.Text, Kind: otklik.Kind(x.Kind),
+		Network: otklik.Network(x.Network), Owner: idString(x.Owner), PostID: x.PostID, ParentID: idString(x.ParentID),
 		Eng:       otklik.Engagement{Likes: x.Likes, Comments: x.Comments, Reposts: x.Reposts, Views: x.Views},
 		Followers: x.AuthorFollowers}
 	switch set {
@@ -400,7 +422,8 @@ func Run(c *classifier.Classifier, s *Set) *Report {
 	}
 	dropped := 0
 	for _, r := range s.Rows {
-		p := &otklik.Publication{ID: r.ID, Text: r.Text, Kind: r.Kind, Engagement: r.Eng, Author: otklik.Author{Followers: r.Followers}}
+		p := &otklik.Publication{ID: r.ID, Text: r.Text, Kind: r.Kind, Engagement: r.Eng, Author: otklik.Author{Followers: r.Followers},
+			Network: r.Network, Owner: r.Owner, PostID: r.PostID, ParentID: r.ParentID}
 		c.Classify(p)
 		cl := p.Class
 		if r.HasTopic {

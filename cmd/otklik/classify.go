@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -31,6 +32,8 @@ import (
 type classifyIn struct {
 	ID              json.RawMessage    `json:"id"`
 	PostID          json.RawMessage    `json:"post_id"`
+	Owner           json.RawMessage    `json:"owner"`
+	ParentID        json.RawMessage    `json:"parent_id"`
 	Text            *string            `json:"text"`
 	Network         string             `json:"network"`
 	Kind            otklik.Kind        `json:"kind"`
@@ -65,6 +68,54 @@ type classifyBatch struct {
 	ends  []int  // end of each line in buf
 	out   []byte
 	errs  []string
+	// segs marks, in input order, the lines the writer must see for the thread memory
+	// (classifier.Threads): posts to remember and comments to finish before encoding.
+	segs []threadSeg
+}
+
+// threadSeg is a line of a batch that the thread memory concerns. Its output, if any,
+// ends at offset at of the batch's out; a deferred comment's output is not there yet: the
+// writer encodes it after applying the memory.
+type threadSeg struct {
+	at       int
+	id       json.RawMessage
+	p        *otklik.Publication
+	deferred bool
+}
+
+// writeBatch writes a batch's output, applying the thread memory in input order.
+func writeBatch(w io.Writer, b *classifyBatch, threads *classifier.Threads, scratch *[]byte) error {
+	prev := 0
+	for _, sg := range b.segs {
+		if _, err := w.Write(b.out[prev:sg.at]); err != nil {
+			return err
+		}
+		prev = sg.at
+		threads.Apply(sg.p)
+		if sg.deferred {
+			*scratch = append(appendClassifyOut((*scratch)[:0], sg.id, sg.p.Class), '\n')
+			if _, err := w.Write(*scratch); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.Write(b.out[prev:])
+	return err
+}
+
+// rawID is an id given as a JSON string or number, as a string ("" for null or absent).
+func rawID(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		return ""
+	}
+	return string(raw)
 }
 
 // add appends one input line to the batch.
@@ -86,7 +137,7 @@ func (b *classifyBatch) seal() {
 // reset empties the batch for reuse, keeping its buffers.
 func (b *classifyBatch) reset(first int) {
 	b.seq, b.first = 0, first
-	b.lines, b.buf, b.ends, b.out, b.errs = b.lines[:0], b.buf[:0], b.ends[:0], b.out[:0], nil
+	b.lines, b.buf, b.ends, b.out, b.errs, b.segs = b.lines[:0], b.buf[:0], b.ends[:0], b.out[:0], nil, b.segs[:0]
 }
 
 const classifyBatchLines = 256
@@ -187,6 +238,7 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 	writeErr := make(chan error, 1)
 	go func() {
 		w := bufio.NewWriterSize(c.stdout, 256<<10)
+		var scratch []byte
 		pending := map[int]*classifyBatch{}
 		next := 0
 		var err error
@@ -200,7 +252,7 @@ func classifyCmd(ctx context.Context, c *cli, args []string) error {
 				delete(pending, next)
 				next++
 				if err == nil {
-					_, err = w.Write(nb.out)
+					err = writeBatch(w, nb, cl.Threads(), &scratch)
 				}
 				for _, e := range nb.errs {
 					fmt.Fprintln(c.stderr, e)
@@ -298,6 +350,7 @@ func failedToLoad(ready <-chan struct{}, err *error) bool {
 // classifyLines classifies one batch into b.out.
 func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 	out := b.out[:0]
+	threads := cl.Threads()
 	for i, raw := range b.lines {
 		n := b.first + i
 		if len(raw) == 0 || allSpace(raw) {
@@ -329,9 +382,20 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 		if in.Author != nil {
 			p.Author = *in.Author
 		}
-		cl.Classify(&p)
+		p.Owner, p.PostID, p.ParentID = rawID(in.Owner), rawID(in.PostID), rawID(in.ParentID)
+		cl.ClassifyOne(&p)
+		if threads.Needs(&p) {
+			// Encoded by the writer once the comment's post, if any, has been seen.
+			q := p
+			b.segs = append(b.segs, threadSeg{at: len(out), id: in.ID, p: &q, deferred: true})
+			continue
+		}
 		out = appendClassifyOut(out, in.ID, p.Class)
 		out = append(out, '\n')
+		if threads != nil && p.Kind != otklik.Comment && p.Owner != "" && p.PostID != "" && p.Class.Topic != "other" {
+			q := p
+			b.segs = append(b.segs, threadSeg{at: len(out), p: &q})
+		}
 	}
 	b.out = out
 }
@@ -510,7 +574,7 @@ func decodeClassifyIn(raw []byte, in *classifyIn) error {
 }
 
 // classifyInKeys are the JSON names of classifyIn's fields.
-var classifyInKeys = [...]string{"id", "post_id", "text", "network", "kind", "likes", "comments",
+var classifyInKeys = [...]string{"id", "post_id", "owner", "parent_id", "text", "network", "kind", "likes", "comments",
 	"reposts", "views", "author_followers", "engagement", "author"}
 
 // fastDecodeClassifyIn is the hand-written decoder of decodeClassifyIn; false means "not
@@ -543,7 +607,7 @@ func fastDecodeClassifyIn(raw []byte, in *classifyIn) bool {
 			return false
 		}
 		switch string(key) {
-		case "id", "post_id":
+		case "id", "post_id", "owner", "parent_id":
 			vs := d.i
 			switch c := d.b[d.i]; {
 			case c == '"':
@@ -561,10 +625,15 @@ func fastDecodeClassifyIn(raw []byte, in *classifyIn) bool {
 			default:
 				return false
 			}
-			if string(key) == "id" {
+			switch string(key) {
+			case "id":
 				in.ID = raw[vs:d.i]
-			} else {
+			case "post_id":
 				in.PostID = raw[vs:d.i]
+			case "owner":
+				in.Owner = raw[vs:d.i]
+			default:
+				in.ParentID = raw[vs:d.i]
 			}
 		case "text", "network", "kind":
 			if d.b[d.i] == 'n' {

@@ -193,6 +193,10 @@ var decodeCases = []string{
 	`{"id":1,"text":"\ud83d\ude00 \ud83d \ude00 \ud83d\ud83d\ude00 \udc00x\ud800"}`,
 	`{"id":1,"text":"\uD83D\uDE00\u00E9"}`,
 	`{"id":1,"network":null,"kind":"post","text":"a"}`,
+	`{"id":1,"owner":"-1","parent_id":"10","kind":"comment","text":"a"}`,
+	`{"id":1,"owner":-1,"parent_id":10,"text":"a"}`,
+	`{"id":1,"owner":null,"parent_id":{"x":1},"text":"a"}`,
+	`{"id":1,"Owner":"x","PARENT_ID":"y","text":"a"}`,
 	`{"id":1,"network":5,"text":"a"}`,
 	`{"id":1,"text":"a","author":null}`,
 	`{"id":1,"text":"a","ſext":"b"}`,
@@ -338,5 +342,43 @@ func TestClassifyBadModel(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("wrote %d bytes of output with a broken model", out.Len())
+	}
+}
+
+// TestClassifyThreads checks that a comment naming no subject takes its post's topic in
+// otklik classify, and that the result does not depend on the number of workers (the
+// thread memory is applied in input order by the writer).
+func TestClassifyThreads(t *testing.T) {
+	var in strings.Builder
+	for i := range 900 {
+		fmt.Fprintf(&in, "{\"network\":\"vk\",\"owner\":\"-5\",\"post_id\":\"%d\",\"kind\":\"post\",\"text\":\"Третий день нет горячей воды в доме, управляющая компания молчит\"}\n", 1000+i)
+		fmt.Fprintf(&in, "{\"network\":\"vk\",\"owner\":-5,\"post_id\":\"c%d\",\"parent_id\":%d,\"kind\":\"comment\",\"text\":\"у нас тоже так, уже неделю\"}\n", i, 1000+i)
+		fmt.Fprintf(&in, "{\"network\":\"vk\",\"owner\":\"-5\",\"post_id\":\"d%d\",\"parent_id\":\"9%d\",\"kind\":\"comment\",\"text\":\"у нас тоже так, уже неделю\"}\n", i, i)
+	}
+	run := func(workers string) string {
+		var out, errb bytes.Buffer
+		c := &cli{stdin: strings.NewReader(in.String()), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if err := classifyCmd(context.Background(), c, []string{"--workers", workers}); err != nil {
+			t.Fatalf("workers %s: %v (%s)", workers, err, errb.String())
+		}
+		return out.String()
+	}
+	one := run("1")
+	if two := run("2"); two != one {
+		t.Fatal("output differs between 1 and 2 workers")
+	}
+	lines := strings.Split(strings.TrimSpace(one), "\n")
+	if len(lines) != 2700 {
+		t.Fatalf("%d lines out, want 2700", len(lines))
+	}
+	for i, l := range lines {
+		var o classifyOut
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"housing", "housing", "other"}[i%3] // post, its comment, a comment under an unknown post
+		if o.Topic != want {
+			t.Fatalf("line %d: topic %s, want %s: %s", i+1, o.Topic, want, l)
+		}
 	}
 }
