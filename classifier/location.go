@@ -20,6 +20,9 @@ type gazEntry struct {
 	local     bool       // a city neighbourhood (not in OKTMO)
 	noun      bool       // a one-word noun ending in a consonant: adjective forms do not match
 	city      bool       // the bare name of Saratov: yields to any other place named
+	// institution: a district adjective that is also a street's name counts only before an
+	// institution's noun («Пугачёвская соцзащита», «Петровская больница»).
+	institution bool
 }
 
 // gazetteer is the parsed data/gazetteer.txt.
@@ -180,6 +183,8 @@ func parseGazetteer(data string) (*gazetteer, error) {
 				add(gazEntry{mun: mun, name: head, stems: stemsOf(head)})
 				if !adjectiveDeny[adj] {
 					add(gazEntry{mun: mun, name: adj, stems: stemsOf(adj), local: true})
+				} else if adj != "Саратовский" && adj != "Питерский" {
+					add(gazEntry{mun: mun, name: adj, stems: stemsOf(adj), local: true, institution: true})
 				}
 			}
 		}
@@ -236,6 +241,18 @@ var adjectiveDeny = map[string]bool{
 	"Калининский": true, "Петровский": true, "Екатериновский": true, "Ровенский": true,
 }
 
+// institutionStems are the stems of the nouns of district institutions: after them a
+// district adjective names the district even when it is also a street's name.
+var institutionStems = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{"соцзащита", "больница", "администрация", "поликлиника", "црб", "школа",
+		"гимназия", "прокуратура", "полиция", "управа", "газета", "роддом", "котельная", "водоканал",
+		"электросеть", "скорая", "амбулатория", "автостанция", "пожарная", "служба", "дума", "ук"} {
+		m[Stem(w)] = true
+	}
+	return m
+}()
+
 // streetMarkers are words after which a place name is a street's name («ул. Энгельса»,
 // «Карла Маркса»).
 var streetMarkers = map[string]bool{
@@ -280,6 +297,9 @@ func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 				continue
 			}
 			if e.noun && adjectival(a.words[i]) {
+				continue
+			}
+			if e.institution && !(i+1 < len(a.stems) && institutionStems[a.stems[i+1]]) {
 				continue
 			}
 			if !e.weak && i > 0 && streetMarkers[a.words[i-1]] {
