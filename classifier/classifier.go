@@ -82,8 +82,8 @@ type Config struct {
 	ToxicModelPath string `yaml:"toxic_model_path"`
 	// NoToxicModel disables the point-16 model (lexicon only).
 	NoToxicModel bool `yaml:"no_toxic_model"`
-	// NoThreads stops comments that name no subject from taking their post's topic and
-	// location (see Threads).
+	// NoThreads stops comments that name no subject from taking their post's topic (see
+	// Threads).
 	NoThreads bool `yaml:"no_threads"`
 	// ToxicModel, when set, is used instead of ToxicModelPath and the embedded model.
 	ToxicModel *ToxicModel `yaml:"-"`
@@ -396,20 +396,18 @@ func (c *Classifier) analyse(text string) *analysis {
 }
 
 // Classify sets p.Class from p.Text, p.Kind, p.Engagement and p.Author.Followers.
-// A comment that names no subject takes its post's topic and location, when the post was
-// classified before by this classifier (see Threads).
-func (c *Classifier) Classify(p *otklik.Publication) {
-	p.Class = c.classify(p.Text, p.Kind, p.Engagement, p.Author.Followers)
-	c.threads.Apply(p)
-	if c.metrics != nil {
-		c.metrics.observe(p.Class)
-	}
-}
+// A comment that names no subject takes its post's topic, when this classifier saw the
+// post before (see Threads).
+func (c *Classifier) Classify(p *otklik.Publication) { c.classifyPub(p, c.threads) }
 
 // ClassifyOne is Classify without the thread memory: p.Class depends on p alone. Callers
 // that classify in parallel use it and apply Threads in input order.
-func (c *Classifier) ClassifyOne(p *otklik.Publication) {
+func (c *Classifier) ClassifyOne(p *otklik.Publication) { c.classifyPub(p, nil) }
+
+// classifyPub classifies p, applies threads (which may be nil) and counts the result.
+func (c *Classifier) classifyPub(p *otklik.Publication, threads *Threads) {
 	p.Class = c.classify(p.Text, p.Kind, p.Engagement, p.Author.Followers)
+	threads.Apply(p)
 	if c.metrics != nil {
 		c.metrics.observe(p.Class)
 	}

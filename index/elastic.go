@@ -607,6 +607,52 @@ func (e *Elastic) Count(ctx context.Context) (int64, error) {
 	return cr.Count, nil
 }
 
+// Existing returns which of ids are searchable now (they reflect the last refresh), for
+// tools and tests that check nothing was lost. It asks in parts of existingPart ids.
+func (e *Elastic) Existing(ctx context.Context, ids []string) ([]string, error) {
+	var found []string
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), existingPart)]
+		ids = ids[len(part):]
+		body, err := json.Marshal(map[string]any{"size": len(part), "_source": false,
+			"query": map[string]any{"ids": map[string]any{"values": part}}})
+		if err != nil {
+			return nil, fmt.Errorf("elastic: existing: %w", err)
+		}
+		res, err := e.es.Search(e.es.Search.WithContext(ctx), e.es.Search.WithIndex(e.cfg.Alias),
+			e.es.Search.WithBody(bytes.NewReader(body)), e.es.Search.WithFilterPath("hits.hits._id"),
+			e.es.Search.WithIgnoreUnavailable(true), e.es.Search.WithAllowNoIndices(true))
+		if err != nil {
+			return nil, fmt.Errorf("elastic: existing: %w", err)
+		}
+		if res.IsError() {
+			err := &statusError{res.StatusCode, readSnippet(res.Body)}
+			drain(res)
+			return nil, fmt.Errorf("elastic: existing: %w", err)
+		}
+		var sr struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&sr)
+		drain(res)
+		if err != nil {
+			return nil, fmt.Errorf("elastic: existing: decode: %w", err)
+		}
+		for _, h := range sr.Hits.Hits {
+			found = append(found, h.ID)
+		}
+	}
+	return found, nil
+}
+
+// existingPart is how many ids Existing asks for at a time (below the engines' default
+// max_result_window of 10,000).
+const existingPart = 5000
+
 // indices lists the indices behind the alias (none: an empty list).
 func (e *Elastic) indices(ctx context.Context) ([]string, error) {
 	res, err := e.es.Indices.GetAlias(e.es.Indices.GetAlias.WithContext(ctx),

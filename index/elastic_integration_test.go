@@ -144,6 +144,16 @@ func TestElasticIntegration(t *testing.T) {
 			if n, err := e.Count(ctx); err != nil || n != int64(len(corpus)) {
 				t.Fatalf("Count = %d, %v; want %d (replays must not duplicate)", n, err, len(corpus))
 			}
+			var ids []string
+			for _, p := range corpus {
+				ids = append(ids, p.ID)
+			}
+			found, err := e.Existing(ctx, append(slices.Clone(ids), "vk:-1_404"))
+			slices.Sort(found)
+			slices.Sort(ids)
+			if err != nil || !slices.Equal(found, ids) {
+				t.Fatalf("Existing = %v, %v; want the corpus ids %v, not the missing one", found, err, ids)
+			}
 			// Three monthly indices behind the alias.
 			idx, err := e.indices(ctx)
 			if err != nil {

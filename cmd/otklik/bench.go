@@ -553,7 +553,7 @@ func steady(ctx context.Context, o benchOptions, bus *kafkabus.Bus, e *index.Ela
 		}
 		mu.Unlock()
 		if len(pending) > 0 {
-			found, err := findIDs(ctx, e, pending)
+			found, err := e.Existing(ctx, pending)
 			if err != nil {
 				return latencies{}, err
 			}
@@ -598,48 +598,6 @@ finished:
 		res.Max = lat[len(lat)-1]
 	}
 	return res, nil
-}
-
-// findIDs returns which of ids are searchable now.
-func findIDs(ctx context.Context, e *index.Elastic, ids []string) ([]string, error) {
-	es := e.Client()
-	var found []string
-	for len(ids) > 0 {
-		part := ids[:min(len(ids), 5000)]
-		ids = ids[len(part):]
-		body, err := json.Marshal(map[string]any{
-			"size":    len(part),
-			"_source": false,
-			"query":   map[string]any{"ids": map[string]any{"values": part}},
-		})
-		if err != nil {
-			return nil, err
-		}
-		res, err := es.Search(es.Search.WithContext(ctx), es.Search.WithIndex(e.Config().Alias),
-			es.Search.WithBody(bytes.NewReader(body)), es.Search.WithFilterPath("hits.hits._id"))
-		if err != nil {
-			return nil, err
-		}
-		var sr struct {
-			Hits struct {
-				Hits []struct {
-					ID string `json:"_id"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		err = json.NewDecoder(res.Body).Decode(&sr)
-		res.Body.Close()
-		if res.IsError() {
-			return nil, fmt.Errorf("search: %s", res.Status())
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range sr.Hits.Hits {
-			found = append(found, h.ID)
-		}
-	}
-	return found, nil
 }
 
 // printHistograms prints count and mean of every histogram in reg (stage batches, bulk

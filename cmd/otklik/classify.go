@@ -768,13 +768,8 @@ func (d *jsonScan) str() (start, end int, esc, ok bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				d.i += 2
 			case 'u':
-				if d.i+6 > len(d.b) {
+				if _, ok := hex4(d.b[d.i+2:]); !ok {
 					return 0, 0, false, false
-				}
-				for _, h := range d.b[d.i+2 : d.i+6] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, 0, false, false
-					}
 				}
 				d.i += 6
 			default:

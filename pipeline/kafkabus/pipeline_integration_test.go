@@ -3,7 +3,6 @@ package kafkabus_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -267,7 +266,7 @@ func (h *harness) assertExactly(ctx context.Context, pubs []otklik.Publication) 
 	for i, p := range pubs {
 		want[i] = p.ID
 	}
-	found, err := findIDs(ctx, h.es, want)
+	found, err := h.es.Existing(ctx, want)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -292,39 +291,6 @@ func firstKeys(m map[string]bool, n int) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-// findIDs returns which of ids are searchable.
-func findIDs(ctx context.Context, e *index.Elastic, ids []string) ([]string, error) {
-	es := e.Client()
-	var found []string
-	for len(ids) > 0 {
-		part := ids[:min(len(ids), 2000)]
-		ids = ids[len(part):]
-		body, _ := json.Marshal(map[string]any{"size": len(part), "_source": false,
-			"query": map[string]any{"ids": map[string]any{"values": part}}})
-		res, err := es.Search(es.Search.WithContext(ctx), es.Search.WithIndex(e.Config().Alias),
-			es.Search.WithBody(bytes.NewReader(body)), es.Search.WithFilterPath("hits.hits._id"))
-		if err != nil {
-			return nil, err
-		}
-		var sr struct {
-			Hits struct {
-				Hits []struct {
-					ID string `json:"_id"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		err = json.NewDecoder(res.Body).Decode(&sr)
-		res.Body.Close()
-		if res.IsError() || err != nil {
-			return nil, fmt.Errorf("ids search: %s %v", res.Status(), err)
-		}
-		for _, hit := range sr.Hits.Hits {
-			found = append(found, hit.ID)
-		}
-	}
-	return found, nil
 }
 
 // deadLetters reads every record of the dead-letter topic.
