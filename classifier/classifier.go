@@ -308,6 +308,16 @@ func (c *Classifier) info(w string) *wordInfo {
 	return c.cache.get(w, c.analyseWord)
 }
 
+// digitOrStar reports whether s has an ASCII digit or a star (a number, or a masked word).
+func digitOrStar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c == '*' {
+			return true
+		}
+	}
+	return false
+}
+
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi := &wordInfo{word: w, stem: Stem(w)}
@@ -315,18 +325,13 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi.topics = c.topics.wordHits(w, wi.stem)
 	// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
 	// «крысы», «повесить объявление»): they are never evidence of offence.
-	if len(wi.stem) >= 3 && !strings.ContainsAny(wi.stem, "0123456789*") && !toxicStop[w] && len(wi.topics) == 0 && !wi.lexNeutral {
-		wi.stemH = fhash(wi.stem)
-		if rs := []rune(w); len(rs) >= 7 {
-			wi.prefixH = fhash("p:" + string(rs[:5]))
-		}
+	wi.stop = toxicStop[w]
+	if len(wi.stem) >= 3 && !digitOrStar(wi.stem) && !wi.stop && len(wi.topics) == 0 && !wi.lexNeutral {
+		wi.model = true
+		wi.pair = uint32(packRunes(wi.stem, 4))
 	}
-	if c.model != nil && len(w) > 2 && !strings.ContainsAny(w, "0123456789*") {
+	if c.model != nil && len(w) > 2 && !digitOrStar(w) {
 		wi.nb = c.model.logp[wi.stem]
-	}
-	if m := c.tmodel; m != nil && wi.stemH != 0 {
-		wi.tw = m.w[wi.stemH] + m.w[wi.prefixH]
-		wi.pairFirst = m.firsts[wi.stemH]
 	}
 	if m := c.tmodel; m != nil && modelWord(wi) {
 		wi.tq, wi.tn, wi.tbanned = m.wordSum(wi)

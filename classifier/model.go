@@ -61,7 +61,7 @@ func (o *TrainOptions) setDefaults() {
 func Stems(text string) []string {
 	var out []string
 	for _, t := range Tokenize(text, nil) {
-		if (t.Kind == Word || t.Kind == Hashtag) && len(t.Text) > 2 && !strings.ContainsAny(t.Text, "0123456789*") {
+		if (t.Kind == Word || t.Kind == Hashtag) && len(t.Text) > 2 && !digitOrStar(t.Text) {
 			out = append(out, Stem(t.Text))
 		}
 	}

@@ -155,7 +155,7 @@ func nfkcCommon(s string) (string, bool) {
 			i += 2
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := decodeAt(s, i)
 		to, ok := nfkcOf(r)
 		if !ok {
 			return "", false
@@ -322,15 +322,40 @@ func (z *tokenizer) chunk(key string) *chunk {
 	return e
 }
 
+// decodeAt is utf8.DecodeRuneInString(s[i:]) with the two-byte Cyrillic letters decoded
+// inline.
+func decodeAt(s string, i int) (rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	if t := s[i:]; len(t) > 1 && t[0]-0xD0 <= 3 && t[1]&0xC0 == 0x80 {
+		return rune(t[0]&0x1F)<<6 | rune(t[1]&0x3F), 2
+	}
+	return decodeSlow(s, i)
+}
+
+// decodeSlow is the rest of decodeAt, kept out of line so that decodeAt is inlined.
+//
+//go:noinline
+func decodeSlow(s string, i int) (rune, int) { return utf8.DecodeRuneInString(s[i:]) }
+
 // asciiSpace marks the ASCII white space of isSpace.
 var asciiSpace = [utf8.RuneSelf]bool{' ': true, '\n': true, '\t': true, '\r': true, '\v': true, '\f': true}
 
 func isSpace(r rune) bool {
-	if r < 0x80 {
-		return r == ' ' || r == '\n' || r == '\t' || r == '\r' || r == '\v' || r == '\f'
+	if r < utf8.RuneSelf {
+		return asciiSpace[r]
 	}
-	return unicode.IsSpace(r)
+	if uint32(r)-0x400 <= 0xFF {
+		return false // no Cyrillic character is white space
+	}
+	return unicodeSpace(r)
 }
+
+// unicodeSpace is unicode.IsSpace, kept out of line so that isSpace is inlined.
+//
+//go:noinline
+func unicodeSpace(r rune) bool { return unicode.IsSpace(r) }
 
 // wordRune reports letters, digits and masking characters.
 func wordRune(r rune) bool {
@@ -378,7 +403,7 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 				i++
 				continue
 			}
-		} else if r, n := utf8.DecodeRuneInString(s[i:]); isSpace(r) {
+		} else if r, n := decodeAt(s, i); isSpace(r) {
 			i += n
 			continue
 		}
@@ -397,7 +422,7 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 				j += 2
 				continue
 			}
-			r, n := utf8.DecodeRuneInString(s[j:])
+			r, n := decodeAt(s, j)
 			if isSpace(r) {
 				break
 			}
@@ -481,7 +506,7 @@ func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, 
 	i := 0
 	for i < len(s) {
 		// Skip separators, noting sentence ends.
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := decodeAt(s, i)
 		if isSpace(r) || !wordRune(r) || r == '…' {
 			switch r {
 			case '.', '!', '?', '\n', '…':
@@ -503,7 +528,7 @@ func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, 
 				j++
 				continue
 			}
-			r2, n2 := utf8.DecodeRuneInString(s[j:])
+			r2, n2 := decodeAt(s, j)
 			if isSpace(r2) {
 				break
 			}
@@ -522,7 +547,7 @@ func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, 
 		// Split the chunk into word pieces at punctuation (hyphens, dots, commas …).
 		p := i
 		for p < j {
-			r2, n2 := utf8.DecodeRuneInString(s[p:])
+			r2, n2 := decodeAt(s, p)
 			if !wordRune(r2) || r2 == '…' {
 				switch r2 {
 				case '.', '!', '?', '…':
@@ -534,7 +559,7 @@ func (z *tokenizer) scan(s string, toks []Token, sentence, dash bool) ([]Token, 
 			z.piece = z.piece[:0]
 			q := p
 			for q < j {
-				r3, n3 := utf8.DecodeRuneInString(s[q:])
+				r3, n3 := decodeAt(s, q)
 				if !wordRune(r3) || r3 == '…' {
 					break
 				}

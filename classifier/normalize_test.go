@@ -3,6 +3,7 @@ package classifier
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -212,5 +213,33 @@ func TestL1EmptiedAfterReset(t *testing.T) {
 	a.toks = a.z.tokenize("второй", a.toks)
 	if n := held(); n != 1 {
 		t.Errorf("after a reset l1 holds %d chunks, want only the new text's 1", n)
+	}
+}
+
+// TestDecodeAt holds decodeAt to utf8.DecodeRuneInString on valid and invalid bytes.
+func TestDecodeAt(t *testing.T) {
+	inputs := []string{"", "abc", "ёжик Ёж", "Ъ\xd0", "\xd0\x41", "\xd1\xbf\xd3\x80", "\xd4\x80", "€😀", "\xff\xfe", "№«»—…\u00a0"}
+	for b1 := 0xC0; b1 <= 0xDF; b1++ {
+		for b2 := 0; b2 < 256; b2 += 7 {
+			inputs = append(inputs, string([]byte{byte(b1), byte(b2), 'x'}))
+		}
+	}
+	for _, s := range inputs {
+		for i := 0; i < len(s); i++ {
+			r, n := decodeAt(s, i)
+			wr, wn := utf8.DecodeRuneInString(s[i:])
+			if r != wr || n != wn {
+				t.Fatalf("decodeAt(%q, %d) = %U, %d; want %U, %d", s, i, r, n, wr, wn)
+			}
+		}
+	}
+}
+
+// TestIsSpace holds isSpace to unicode.IsSpace over all of Unicode.
+func TestIsSpace(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if isSpace(r) != unicode.IsSpace(r) {
+			t.Fatalf("isSpace(%U) = %v", r, isSpace(r))
+		}
 	}
 }

@@ -57,8 +57,11 @@ type termDict struct {
 	byStem   map[string][]int32
 	byWord   map[string][]int32 // single-word terms matched by the exact word
 	prefixes []prefixTerm
-	phrases  map[string][]int32 // multi-word terms by their first stem
-	minScore float64
+	// prefixByFirst groups prefixes by their first two bytes, in order; nil when one is
+	// shorter (then wordHits scans them all).
+	prefixByFirst map[string][]prefixTerm
+	phrases       map[string][]int32 // multi-word terms by their first stem
+	minScore      float64
 	// negation: a single word right after «не» does not count («не горит» is not a fire).
 	negation bool
 }
@@ -179,6 +182,14 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 	if len(d.terms) == 0 {
 		return nil, fmt.Errorf("%s: no terms", name)
 	}
+	d.prefixByFirst = map[string][]prefixTerm{}
+	for _, p := range d.prefixes {
+		if len(p.prefix) < 2 {
+			d.prefixByFirst = nil
+			break
+		}
+		d.prefixByFirst[p.prefix[:2]] = append(d.prefixByFirst[p.prefix[:2]], p)
+	}
 	return d, sc.Err()
 }
 
@@ -193,7 +204,14 @@ func (d *termDict) wordHits(w, stem string) []termHit {
 			hits = append(hits, termHit{term: i})
 		}
 	}
-	for _, p := range d.prefixes {
+	prefixes := d.prefixes
+	if d.prefixByFirst != nil {
+		prefixes = nil
+		if len(w) >= 2 {
+			prefixes = d.prefixByFirst[w[:2]]
+		}
+	}
+	for _, p := range prefixes {
 		if strings.HasPrefix(w, p.prefix) && !slices.Contains(hits, termHit{term: p.term}) {
 			hits = append(hits, termHit{term: p.term})
 		}

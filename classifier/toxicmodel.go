@@ -46,24 +46,7 @@ type ToxicModel struct {
 	// it: a text of two or three words is judged by the lexicon alone («хлебать щи»,
 	// «мудрый мандарин», «Задолбали уже»).
 	minWords int
-	// w and firsts are the v1 per-word tables the classifier's word cache still reads
-	// (wordInfo.tw, pairFirst); this model scores from q and leaves them empty.
-	w      map[uint64]float64
-	firsts map[uint64]bool
 }
-
-// fhash is a feature id of a feature name: 64-bit FNV-1a, stable across processes.
-func fhash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
-// pairID combines two ids.
-func pairID(a, b uint64) uint64 { return (a^0x9e3779b97f4a7c15)*1099511628211 + b }
 
 // ToxicExample is one labelled text to train the toxic model on.
 type ToxicExample struct {
@@ -156,13 +139,10 @@ func codeRune(c uint64) rune {
 // packRunes packs up to max letters of s, 7 bits each.
 func packRunes(s string, max int) uint64 {
 	var v uint64
-	n := 0
-	for _, r := range s {
-		if n == max {
-			break
-		}
+	for i, n := 0, 0; i < len(s) && n < max; n++ {
+		r, k := decodeAt(s, i)
 		v |= runeCode(r) << (7 * n)
-		n++
+		i += k
 	}
 	return v
 }
@@ -216,19 +196,17 @@ func (m *ToxicModel) bucket(f uint64) uint64 {
 // modelWord reports whether a word feeds the model: not a pronoun, not a word of the topic
 // dictionaries (civic vocabulary such as «мусор», «крысы» is never evidence of offence),
 // not a number.
-func modelWord(wi *wordInfo) bool { return wi.stemH != 0 }
+func modelWord(wi *wordInfo) bool { return wi.model }
 
 // wordCodes writes the letter codes of "<word>" into codes and returns their number.
 func wordCodes(word string, codes *[48]uint64) int {
 	n := 0
 	codes[n] = codeStart
 	n++
-	for _, r := range word {
-		if n == len(codes)-1 {
-			break
-		}
+	for i := 0; i < len(word) && n < len(codes)-1; n++ {
+		r, k := decodeAt(word, i)
 		codes[n] = runeCode(r)
-		n++
+		i += k
 	}
 	codes[n] = codeEnd
 	return n + 1
@@ -240,6 +218,9 @@ func wordCodes(word string, codes *[48]uint64) int {
 // euphemism), so the model does not take it as evidence either.
 func bannedWord(codes *[48]uint64, n int) bool {
 	for i := 0; i+3 <= n; i++ {
+		if !bannedFirst[codes[i]&127] {
+			continue
+		}
 		c3 := codes[i] | codes[i+1]<<7 | codes[i+2]<<14
 		if slices.Contains(bannedGrams3, c3) || i+4 <= n && slices.Contains(bannedGrams4, c3|codes[i+3]<<21) {
 			return true
@@ -279,6 +260,15 @@ func wordFeatures(wi *wordInfo, mark bool, emitMark, emit func(uint64)) bool {
 var bannedGrams3, bannedGrams4 = packAll(3, "хуй", "хуе", "хуя", "хую", "хуи", "еба", "ебу", "ебл", "ебн", "ебо", "ебе", "ебы",
 	"ебк", "бля", "пиз", "пид", "муд"), packAll(4, "долб", "урод", "манд", "сучк", "чмош")
 
+// bannedFirst marks the letter codes that start a banned root (a filter in front of the
+// lists).
+var bannedFirst = func() (t [128]bool) {
+	for _, g := range append(slices.Clone(bannedGrams3), bannedGrams4...) {
+		t[g&127] = true
+	}
+	return t
+}()
+
 func packAll(n int, ws ...string) []uint64 {
 	out := make([]uint64, 0, len(ws))
 	for _, w := range ws {
@@ -290,8 +280,9 @@ func packAll(n int, ws ...string) []uint64 {
 	return out
 }
 
+// pairCode is the feature of two adjacent model words (their stems' first four letters).
 func pairCode(a, b *wordInfo) uint64 {
-	return uint64(kindPair)<<60 | packRunes(a.stem, 4) | packRunes(b.stem, 4)<<28
+	return uint64(kindPair)<<60 | uint64(a.pair) | uint64(b.pair)<<28
 }
 
 // eachFeature calls emit for every feature of an analysed text (each distinct model word
@@ -329,7 +320,7 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 		if !modelWord(wi) {
 			if len(wi.topics) > 0 {
 				civic++
-			} else if toxicStop[wi.word] {
+			} else if wi.stop {
 				pron++
 			}
 			prev = nil
@@ -431,9 +422,27 @@ func (m *ToxicModel) quickMargin() float64 {
 // wordSum is the toxic model's view of one word on its own, cached in its wordInfo: the sum
 // of the quantised weights of its features (letter n-grams and stem), their number, and
 // whether it has a banned root (then it has no features).
+//
+// It walks the features of wordFeatures in another order (all n-grams starting at a letter
+// together), which leaves the integer sum unchanged (TestWordSumMatchesFeatures).
 func (m *ToxicModel) wordSum(wi *wordInfo) (acc, n int32, banned bool) {
-	ok := wordFeatures(wi, false, nil, func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) })
-	return acc, n, !ok
+	var codes [48]uint64
+	k := wordCodes(wi.word, &codes)
+	if bannedWord(&codes, k) {
+		return 0, 0, true
+	}
+	for i := 0; i+gramMin <= k; i++ {
+		v := uint64(kindGram) << 60
+		for g := 0; g < gramMax && i+g < k; g++ {
+			v |= codes[i+g] << (7 * g)
+			if g+1 >= gramMin {
+				acc += int32(m.q[m.bucket(v)])
+				n++
+			}
+		}
+	}
+	acc += int32(m.q[m.bucket(uint64(kindStem)<<60|packRunes(wi.stem, 8))])
+	return acc, n + 1, false
 }
 
 // minStrongWeight is the weight the strongest evidence returned by Score must reach; Score
@@ -720,7 +729,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 // ParseToxicModel reads a model written by TrainToxic.
 func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	sum := sha1.Sum(data)
-	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]), w: map[uint64]float64{}, firsts: map[uint64]bool{},
+	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]),
 		Threshold: 0.5}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv2\t") {

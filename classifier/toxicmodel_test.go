@@ -238,3 +238,31 @@ func TestQuickToxicBoundsScore(t *testing.T) {
 		check(t, readTexts(t, "data/saratov/dev.jsonl"))
 	})
 }
+
+// TestWordSumMatchesFeatures holds the cached per-word sum of the toxic model to the
+// features wordFeatures lists for the word (the quick score and the exact one must agree).
+func TestWordSumMatchesFeatures(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tmodel == nil {
+		t.Skip("no toxic model embedded")
+	}
+	m := c.tmodel
+	words := []string{"ты", "баран", "дебилоид", "скипидар", "хлебать", "петушонок", "мусор", "администрация", "а*б", "12345", "x"}
+	for _, text := range readTexts(t, "data/toxic-2ch-pikabu/dev.jsonl")[:2000] {
+		for _, tok := range Tokenize(text, nil) {
+			words = append(words, tok.Text)
+		}
+	}
+	for _, w := range words {
+		wi := c.analyseWord(w)
+		var acc, n int32
+		ok := wordFeatures(wi, false, nil, func(f uint64) { n++; acc += int32(m.q[m.bucket(f)]) })
+		gotAcc, gotN, banned := m.wordSum(wi)
+		if gotAcc != acc || gotN != n || banned != !ok {
+			t.Fatalf("%q: wordSum = (%d, %d, %v), features give (%d, %d, %v)", w, gotAcc, gotN, banned, acc, n, !ok)
+		}
+	}
+}

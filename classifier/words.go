@@ -20,10 +20,6 @@ type wordInfo struct {
 	stem string
 	// obscene and insult name the lexicon entry the word matched, "" when none.
 	obscene, insult string
-	// stemH and prefixH are the toxic model's feature ids of the stem and of "p:" and the
-	// first five letters of a longer word (catching derived forms: «петушонок»); 0 when
-	// the word is not a feature (digits, pronouns, civic vocabulary).
-	stemH uint64
 	// has tells which of the dictionary hits below are non-empty (hasTopic, hasPrio,
 	// hasGaz).
 	has uint8
@@ -32,31 +28,35 @@ type wordInfo struct {
 	// threat reports a threat word; threatPhr the threat phrases it starts; pointer a word
 	// that aims an animal word at someone («эти», «ты»).
 	threat, pointer bool
-	// pairFirst reports that the stem starts some stem pair the model weighs.
-	pairFirst bool
+	// model reports a word that feeds the toxic model: not a pronoun, not a word of the
+	// topic dictionaries, not a number (see modelWord).
+	model bool
 	// tbanned, tq and tn cache the toxic model's view of the word on its own (see
 	// ToxicModel.wordSum): a banned root, the sum of its features' quantised weights and
 	// their number.
 	tbanned bool
 	// lexNeutral reports a hard negative of the point-16 lexicon (see toxicLexicon.analyse).
 	lexNeutral bool
+	// stop reports a word of toxicStop (pronouns and reader-addressing verbs).
+	stop bool
+	tq   int32
+	// pair is the stem's half of a pair feature (packRunes of its first four letters).
+	pair uint32
 
 	// word is the normalised word itself (the cache key).
 	word      string
 	threatPhr []int
 	// nb is the topic model's log P(stem | topic), nil when the model does not know it.
 	nb *[len(topicIDs)]float64
-	// tw is the toxic model's weight of stemH plus prefixH.
-	tw      float64
-	prefixH uint64
 
 	// topics and prio list the single-word topic and priority terms the word matched;
 	// topicPhr and prioPhr the phrases whose first word it is.
 	topics, prio      []termHit
 	topicPhr, prioPhr []int32
 	// gaz lists the gazetteer entries whose first word it is.
-	gaz    []int
-	tq, tn int32
+	gaz []int
+	tn  int32
+	_   [16]byte // pads to the 256-byte size class (see above)
 }
 
 // Bits of wordInfo.has.

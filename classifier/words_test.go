@@ -26,3 +26,16 @@ func TestChunkSize(t *testing.T) {
 		t.Errorf("chunk.key at %d, want 64", off)
 	}
 }
+
+func TestDigitOrStar(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"", false}, {"петушонок", false}, {"х*й", true}, {"дом12", true}, {"abc", false}, {"0", true},
+	} {
+		if got := digitOrStar(tc.s); got != tc.want {
+			t.Errorf("digitOrStar(%q) = %v", tc.s, got)
+		}
+	}
+}
