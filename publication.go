@@ -212,6 +212,17 @@ func plainPart(s string) bool {
 	return true
 }
 
+// ThreadID is the id of the thread p belongs to: the DocID of the post, for the post
+// itself and for every comment under it. Bus messages are keyed by it, so that a post and
+// its comments share a partition, in order, and reach the same classifier process (which
+// remembers the post's topic for comments that name none: see classifier.Threads).
+func (p *Publication) ThreadID() string {
+	if p.Kind == Comment && p.ParentID != "" {
+		return DocID(p.Network, p.Owner, p.ParentID, "")
+	}
+	return DocID(p.Network, p.Owner, p.PostID, "")
+}
+
 // ErrInvalid is wrapped by every validation error of a publication.
 var ErrInvalid = errors.New("invalid publication")
 

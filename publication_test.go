@@ -61,3 +61,32 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestThreadID(t *testing.T) {
+	post := Publication{Network: VK, Owner: "-123", PostID: "456", Kind: Post}
+	comment := Publication{Network: VK, Owner: "-123", PostID: "789", ParentID: "456", Kind: Comment}
+	other := Publication{Network: VK, Owner: "-123", PostID: "457", Kind: Post}
+	okPost := Publication{Network: OK, Owner: "-123", PostID: "456", Kind: Post}
+	for _, p := range []*Publication{&post, &comment, &other, &okPost} {
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *Publication
+		same bool
+	}{
+		{"a post is its own thread", &post, &post, true},
+		{"a comment is in its post's thread", &comment, &post, true},
+		{"another post", &other, &post, false},
+		{"the same ids in another network", &okPost, &post, false},
+	} {
+		if got := tc.a.ThreadID() == tc.b.ThreadID(); got != tc.same {
+			t.Errorf("%s: ThreadID %q vs %q, same = %v", tc.name, tc.a.ThreadID(), tc.b.ThreadID(), got)
+		}
+	}
+	if post.ThreadID() != post.ID {
+		t.Errorf("a post's thread id %q is not its id %q", post.ThreadID(), post.ID)
+	}
+}

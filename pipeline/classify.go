@@ -73,7 +73,7 @@ func (s *ClassifyStage) handle(ctx context.Context, msgs []Message) error {
 		if p.Class.Dropped() {
 			topic = s.topics.Dropped
 		}
-		out = append(out, Message{Topic: topic, Key: []byte(p.ID), Value: v, Headers: m.Headers})
+		out = append(out, Message{Topic: topic, Key: []byte(p.ThreadID()), Value: v, Headers: m.Headers})
 	}
 	if err := s.bus.Produce(ctx, out...); err != nil {
 		return fmt.Errorf("produce: %w", err)
@@ -106,12 +106,13 @@ func DecodePublication(b []byte) (otklik.Publication, error) {
 	return p, nil
 }
 
-// EncodePublication makes the bus message of p for topic, keyed by its id so that every
-// version of a publication stays in one partition, in order.
+// EncodePublication makes the bus message of p for topic, keyed by its thread
+// (Publication.ThreadID): every version of a publication, and every comment with its post,
+// stays in one partition, in order, and is classified by one process.
 func EncodePublication(topic string, p *otklik.Publication) (Message, error) {
 	v, err := json.Marshal(p)
 	if err != nil {
 		return Message{}, fmt.Errorf("encode publication %s: %w", p.ID, err)
 	}
-	return Message{Topic: topic, Key: []byte(p.ID), Value: v}, nil
+	return Message{Topic: topic, Key: []byte(p.ThreadID()), Value: v}, nil
 }

@@ -302,3 +302,25 @@ func TestOutageLongerThanDrainTimeout(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// TestEncodePublicationKeyedByThread: a comment's message is keyed like its post's, so that
+// both land in one partition and reach the same classifier (its thread memory).
+func TestEncodePublicationKeyedByThread(t *testing.T) {
+	post := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "10", Kind: otklik.Post, Text: "яма"}
+	comment := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "11", ParentID: "10", Kind: otklik.Comment, Text: "и у нас"}
+	other := otklik.Publication{Network: otklik.VK, Owner: "-1", PostID: "12", Kind: otklik.Post, Text: "свет"}
+	var keys []string
+	for _, p := range []*otklik.Publication{&post, &comment, &other} {
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		m, err := pipeline.EncodePublication("otklik.raw", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, string(m.Key))
+	}
+	if keys[0] != keys[1] || keys[0] == keys[2] {
+		t.Errorf("keys post %q, comment %q, other post %q: want the comment with its post only", keys[0], keys[1], keys[2])
+	}
+}

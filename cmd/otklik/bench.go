@@ -486,7 +486,7 @@ func encodeAll(topic string, pubs []otklik.Publication) ([]pipeline.Message, err
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = pipeline.Message{Topic: topic, Key: []byte(pubs[i].ID), Value: v}
+		msgs[i] = pipeline.Message{Topic: topic, Key: []byte(pubs[i].ThreadID()), Value: v}
 	}
 	return msgs, nil
 }
