@@ -3,8 +3,8 @@ package classifier
 import (
 	"hash/maphash"
 	"strings"
-	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // wordInfo is everything the classifier derives from one normalised word on its own. It
@@ -77,11 +77,16 @@ const (
 	// than all the shared sets together hold (84k words, 141k chunks in 45k texts), and
 	// about 90 MiB at worst (every word new: BenchmarkClassifyNewWords).
 	cacheShardMaxLen = 3072
+	// cacheShardSlots is the size of a shard's table: a power of two, so that a full
+	// shard is at most three quarters full and probes stay short.
+	cacheShardSlots = 4096
 )
 
-// cache is a concurrency-safe, bounded cache keyed by strings (looked up without
-// allocating). A shard that grows past its bound is emptied (the simplest bound that needs
-// no bookkeeping on hits); the counters feed the metrics.
+// cache is a concurrency-safe, bounded cache keyed by strings, read without locks and
+// without allocating. Each shard is an insert-only open-addressing table; a shard that
+// reaches its bound is replaced by an empty one (the simplest bound that needs no
+// bookkeeping on hits: readers still holding the old table finish their lookups in it).
+// The counters feed the metrics.
 type cache[V any] struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard[V]
@@ -93,65 +98,104 @@ type cache[V any] struct {
 }
 
 type cacheShard[V any] struct {
-	mu sync.RWMutex
-	m  map[string]V
-	_  [32]byte // a shard per cache line: no false sharing between cores
+	t atomic.Pointer[cacheTable[V]]
+	_ [56]byte // a shard per cache line: no false sharing between cores
+}
+
+// cacheTable is one shard's table. A slot is claimed by setting its hash (never 0) and
+// then filled with its entry; a reader that finds the hash but not yet the entry takes it
+// as a miss (the value is computed twice, which is harmless).
+type cacheTable[V any] struct {
+	slots [cacheShardSlots]cacheSlot[V]
+	n     atomic.Int32 // claimed slots
+}
+
+type cacheSlot[V any] struct {
+	h atomic.Uint64
+	e atomic.Pointer[cacheEntry[V]]
+}
+
+type cacheEntry[V any] struct {
+	key string
+	v   V
 }
 
 func newCache[V any]() *cache[V] {
 	c := &cache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]V, 1024)
+		c.shards[i].t.Store(new(cacheTable[V]))
 	}
 	return c
 }
 
 // get returns the cached value of key, computing it with make on a miss.
 func (c *cache[V]) get(key string, make func(string) V) V {
-	return c.getHashed(maphash.String(c.seed, key), key, make)
+	return c.getHashed(c.hash(key), key, make)
 }
 
-// hash is the hash get uses for key.
-func (c *cache[V]) hash(key string) uint64 { return maphash.String(c.seed, key) }
+// hash is the hash get uses for key (never 0: 0 marks a free slot).
+func (c *cache[V]) hash(key string) uint64 { return maphash.String(c.seed, key) | 1<<63 }
 
 // getHashed is get with the key's hash already computed.
 func (c *cache[V]) getHashed(h uint64, key string, make func(string) V) V {
 	sh := &c.shards[h%cacheShards]
-	sh.mu.RLock()
-	v, ok := sh.m[key]
-	sh.mu.RUnlock()
-	if ok {
+	if v, ok := sh.t.Load().find(h, key); ok {
 		return v // hits are counted by the caller, per text, not per word
 	}
 	c.misses.Add(1)
 	key = strings.Clone(key)
-	v = make(key)
-	c.put(sh, key, v)
+	v := make(key)
+	c.put(sh, h, key, v)
 	return v
 }
 
 // getBytes is get for a byte slice key; it copies the key only on a miss.
 func (c *cache[V]) getBytes(key []byte, make func(string) V) V {
-	sh := &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
-	sh.mu.RLock()
-	v, ok := sh.m[string(key)]
-	sh.mu.RUnlock()
-	if ok {
+	h := maphash.Bytes(c.seed, key) | 1<<63
+	sh := &c.shards[h%cacheShards]
+	if v, ok := sh.t.Load().find(h, unsafe.String(unsafe.SliceData(key), len(key))); ok {
 		return v
 	}
 	c.misses.Add(1)
 	k := string(key)
-	v = make(k)
-	c.put(sh, k, v)
+	v := make(k)
+	c.put(sh, h, k, v)
 	return v
 }
 
-func (c *cache[V]) put(sh *cacheShard[V], key string, v V) {
-	sh.mu.Lock()
-	if len(sh.m) >= cacheShardMaxLen {
-		clear(sh.m)
-		c.resets.Add(1)
+// find looks key up in the table.
+func (t *cacheTable[V]) find(h uint64, key string) (V, bool) {
+	for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
+		s := &t.slots[i]
+		switch s.h.Load() {
+		case 0:
+			var zero V
+			return zero, false
+		case h:
+			if e := s.e.Load(); e != nil && e.key == key {
+				return e.v, true
+			}
+		}
 	}
-	sh.m[key] = v
-	sh.mu.Unlock()
+}
+
+// put adds key to the shard, replacing a full table with an empty one first.
+func (c *cache[V]) put(sh *cacheShard[V], h uint64, key string, v V) {
+	e := &cacheEntry[V]{key: key, v: v}
+	for {
+		t := sh.t.Load()
+		if t.n.Add(1) > cacheShardMaxLen {
+			if sh.t.CompareAndSwap(t, new(cacheTable[V])) {
+				c.resets.Add(1)
+			}
+			continue
+		}
+		for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
+			s := &t.slots[i]
+			if s.h.Load() == 0 && s.h.CompareAndSwap(0, h) {
+				s.e.Store(e)
+				return
+			}
+		}
+	}
 }

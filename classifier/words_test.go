@@ -1,6 +1,9 @@
 package classifier
 
 import (
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -36,6 +39,62 @@ func TestDigitOrStar(t *testing.T) {
 	} {
 		if got := digitOrStar(tc.s); got != tc.want {
 			t.Errorf("digitOrStar(%q) = %v", tc.s, got)
+		}
+	}
+}
+
+// TestCache checks the lock-free cache under concurrent use: every get returns the value
+// of its own key, each key is computed about once while it stays cached, and a shard that
+// reaches its bound is replaced (resets) without losing correctness.
+func TestCache(t *testing.T) {
+	c := newCache[*string]()
+	var calls atomic.Int64
+	mk := func(k string) *string { calls.Add(1); v := "v:" + k; return &v }
+	const keys = 2000
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 5; r++ {
+				for i := 0; i < keys; i++ {
+					k := strconv.Itoa(i)
+					var v *string
+					if i%2 == 0 {
+						v = c.get(k, mk)
+					} else {
+						v = c.getBytes([]byte(k), mk)
+					}
+					if *v != "v:"+k {
+						t.Errorf("get(%q) = %q", k, *v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Four goroutines may race on a key's first computation, never on later rounds.
+	if n := calls.Load(); n < keys || n > 4*keys {
+		t.Errorf("%d computations for %d keys", n, keys)
+	}
+	if c.resets.Load() != 0 {
+		t.Errorf("resets = %d below the bound", c.resets.Load())
+	}
+	// Past the bound: more distinct keys than all shards hold.
+	many := cacheShards*cacheShardMaxLen + 10000
+	for i := 0; i < many; i++ {
+		k := "k" + strconv.Itoa(i)
+		if v := c.get(k, mk); *v != "v:"+k {
+			t.Fatalf("get(%q) = %q", k, *v)
+		}
+	}
+	if c.resets.Load() == 0 {
+		t.Error("no shard was reset past the bound")
+	}
+	for i := range c.shards {
+		if n := c.shards[i].t.Load().n.Load(); n > cacheShardMaxLen {
+			t.Errorf("shard %d holds %d > %d entries", i, n, cacheShardMaxLen)
 		}
 	}
 }
