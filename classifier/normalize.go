@@ -403,9 +403,11 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 				i++
 				continue
 			}
-		} else if r, n := decodeAt(s, i); isSpace(r) {
-			i += n
-			continue
+		} else if c-0xD0 > 3 { // basic Cyrillic (0xD0–0xD3 lead bytes) is never a space
+			if r, n := decodeAt(s, i); isSpace(r) {
+				i += n
+				continue
+			}
 		}
 		j := i
 		for j < len(s) {

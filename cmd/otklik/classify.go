@@ -714,6 +714,9 @@ func fastDecodeClassifyIn(raw []byte, in *classifyIn) bool {
 type jsonScan struct {
 	b []byte
 	i int
+	// other is set by str when the string has bytes beyond ASCII and two-byte Cyrillic
+	// letters: only then does its UTF-8 need checking.
+	other bool
 }
 
 func (d *jsonScan) space() {
@@ -752,9 +755,18 @@ func (d *jsonScan) str() (start, end int, esc, ok bool) {
 		return 0, 0, false, false
 	}
 	start = d.i
+	d.other = false
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
+		case c >= 0x80:
+			// A two-byte Cyrillic letter is valid UTF-8; anything else is checked later.
+			if c-0xD0 <= 3 && d.i+1 < len(d.b) && d.b[d.i+1]&0xC0 == 0x80 {
+				d.i += 2
+			} else {
+				d.other = true
+				d.i++
+			}
 		case c == '"':
 			end = d.i
 			d.i++
@@ -792,7 +804,7 @@ func (d *jsonScan) strValue() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !utf8.Valid(d.b[s:e]) {
+	if d.other && !utf8.Valid(d.b[s:e]) {
 		// Invalid UTF-8 is replaced the way encoding/json does it: let it.
 		var v string
 		if err := json.Unmarshal(d.b[vs:d.i], &v); err != nil {
