@@ -56,12 +56,9 @@ type termDict struct {
 	terms    []topicTerm
 	byStem   map[string][]int32
 	byWord   map[string][]int32 // single-word terms matched by the exact word
-	prefixes []prefixTerm
-	// prefixByFirst groups prefixes by their first two bytes, in order; nil when one is
-	// shorter (then wordHits scans them all).
-	prefixByFirst map[string][]prefixTerm
-	phrases       map[string][]int32 // multi-word terms by their first stem
-	minScore      float64
+	prefixes firstTwo[prefixTerm]
+	phrases  map[string][]int32 // multi-word terms by their first stem
+	minScore float64
 	// negation: a single word right after «не» does not count («не горит» is not a fire).
 	negation bool
 }
@@ -164,7 +161,7 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 				}
 			}
 			for _, x := range first.prefixes {
-				d.prefixes = append(d.prefixes, prefixTerm{prefix: x, term: idx})
+				d.prefixes.all = append(d.prefixes.all, prefixTerm{prefix: x, term: idx})
 			}
 			for _, x := range first.words {
 				d.byWord[x] = append(d.byWord[x], idx)
@@ -182,14 +179,7 @@ func parseTerms(name, data string, labels []string) (*termDict, error) {
 	if len(d.terms) == 0 {
 		return nil, fmt.Errorf("%s: no terms", name)
 	}
-	d.prefixByFirst = map[string][]prefixTerm{}
-	for _, p := range d.prefixes {
-		if len(p.prefix) < 2 {
-			d.prefixByFirst = nil
-			break
-		}
-		d.prefixByFirst[p.prefix[:2]] = append(d.prefixByFirst[p.prefix[:2]], p)
-	}
+	d.prefixes = newFirstTwo(d.prefixes.all, func(p prefixTerm) string { return p.prefix })
 	return d, sc.Err()
 }
 
@@ -204,14 +194,7 @@ func (d *termDict) wordHits(w, stem string) []termHit {
 			hits = append(hits, termHit{term: i})
 		}
 	}
-	prefixes := d.prefixes
-	if d.prefixByFirst != nil {
-		prefixes = nil
-		if len(w) >= 2 {
-			prefixes = d.prefixByFirst[w[:2]]
-		}
-	}
-	for _, p := range prefixes {
+	for _, p := range d.prefixes.of(w) {
 		if strings.HasPrefix(w, p.prefix) && !slices.Contains(hits, termHit{term: p.term}) {
 			hits = append(hits, termHit{term: p.term})
 		}

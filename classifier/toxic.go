@@ -50,53 +50,62 @@ type rootRule struct {
 
 // wordMatcher matches single normalised words against one kind of lexicon entry.
 type wordMatcher struct {
-	words  map[string]string
-	starts []string
-	// byFirst indexes starts by their first two bytes (one Cyrillic letter), built by
-	// index(); a word is only compared with the starts that share its first letter.
-	byFirst  map[string][]string
+	words map[string]string
+	// starts and excepts are indexed by index(): a word is only compared with the entries
+	// that share its first letter.
+	starts   firstTwo[string]
 	anys     []string
 	prefixed []rootRule
 	masks    [][]rune
-	excepts  []string
-	// exceptsByFirst indexes excepts like byFirst (nil when an exception is shorter than
-	// two bytes).
-	exceptsByFirst map[string][]string
+	excepts  firstTwo[string]
 }
 
 func newWordMatcher() *wordMatcher { return &wordMatcher{words: map[string]string{}} }
 
-// index builds byFirst and exceptsByFirst, each only when all of its entries are at least
-// two bytes long.
+// index builds the first-letter indexes of starts and excepts.
 func (m *wordMatcher) index() {
-	m.byFirst = byFirstTwo(m.starts)
-	m.exceptsByFirst = byFirstTwo(m.excepts)
+	m.starts = newFirstTwo(m.starts.all, same)
+	m.excepts = newFirstTwo(m.excepts.all, same)
 }
 
-// byFirstTwo groups strings by their first two bytes, keeping their order; nil when one
-// is shorter.
-func byFirstTwo(list []string) map[string][]string {
-	out := map[string][]string{}
-	for _, s := range list {
-		if len(s) < 2 {
-			return nil
+func same(s string) string { return s }
+
+// firstTwo is a list indexed by the first two bytes (one Cyrillic letter) of each entry's
+// key, in order, for entries matched as prefixes of a word. It has no index when a key is
+// shorter than two bytes: then every word is compared with the whole list.
+type firstTwo[T any] struct {
+	all []T
+	by  map[string][]T
+}
+
+func newFirstTwo[T any](list []T, key func(T) string) firstTwo[T] {
+	x := firstTwo[T]{all: list, by: map[string][]T{}}
+	for _, e := range list {
+		k := key(e)
+		if len(k) < 2 {
+			x.by = nil
+			break
 		}
-		out[s[:2]] = append(out[s[:2]], s)
+		x.by[k[:2]] = append(x.by[k[:2]], e)
 	}
-	return out
+	return x
+}
+
+// of returns the entries whose key may be a prefix of w.
+func (x firstTwo[T]) of(w string) []T {
+	if x.by == nil {
+		return x.all
+	}
+	if len(w) < 2 {
+		return nil
+	}
+	return x.by[w[:2]]
 }
 
 // excepted reports whether w is a hard negative of the matcher (it starts with one of its
 // except entries).
 func (m *wordMatcher) excepted(w string) bool {
-	excepts := m.excepts
-	if m.exceptsByFirst != nil {
-		excepts = nil
-		if len(w) >= 2 {
-			excepts = m.exceptsByFirst[w[:2]]
-		}
-	}
-	for _, e := range excepts {
+	for _, e := range m.excepts.of(w) {
 		if strings.HasPrefix(w, e) {
 			return true
 		}
@@ -112,11 +121,7 @@ func (m *wordMatcher) match(w string, prefixes []string) string {
 	if t, ok := m.words[w]; ok {
 		return t
 	}
-	starts := m.starts
-	if m.byFirst != nil && len(w) >= 2 {
-		starts = m.byFirst[w[:2]]
-	}
-	for _, s := range starts {
+	for _, s := range m.starts.of(w) {
 		if strings.HasPrefix(w, s) {
 			return s
 		}
@@ -271,17 +276,16 @@ func (p phrase) findAt(words []string, s int) (int, bool) {
 
 // toxicLexicon is the parsed data/toxic.txt.
 type toxicLexicon struct {
-	prefixes    []string
+	// prefixes are the verbal prefixes a root may follow («за», «на», «вы»…).
+	prefixes    firstTwo[string]
 	obscene     *wordMatcher
 	insult      *wordMatcher
 	animals     map[string]bool
 	pointers    map[string]bool
 	threatWords map[string]bool
 	threats     []phrase
-	// prefixByFirst indexes prefixes by their first two bytes; threatsByFirst lists, for
-	// the first two bytes of a word, the threat phrases whose first part may match it (in
-	// order). Both are nil when an entry is too short to index.
-	prefixByFirst  map[string][]string
+	// threatsByFirst lists, for the first two bytes of a word, the threat phrases whose
+	// first part may match it (in order); nil when an entry is too short to index.
 	threatsByFirst map[string][]int
 }
 
@@ -289,7 +293,7 @@ type toxicLexicon struct {
 func (lx *toxicLexicon) index() {
 	lx.obscene.index()
 	lx.insult.index()
-	lx.prefixByFirst = byFirstTwo(lx.prefixes)
+	lx.prefixes = newFirstTwo(lx.prefixes.all, same)
 	lx.threatsByFirst = map[string][]int{}
 	for i, p := range lx.threats {
 		for _, a := range p.parts[0] {
@@ -338,7 +342,7 @@ func parseToxic(data string) (*toxicLexicon, error) {
 		var m *wordMatcher
 		switch kind {
 		case "prefix":
-			lx.prefixes = append(lx.prefixes, f[2:]...)
+			lx.prefixes.all = append(lx.prefixes.all, f[2:]...)
 			continue
 		case "pointer":
 			for _, w := range f[2:] {
@@ -370,7 +374,7 @@ func parseToxic(data string) (*toxicLexicon, error) {
 		case "word":
 			m.words[term] = term
 		case "start":
-			m.starts = append(m.starts, term)
+			m.starts.all = append(m.starts.all, term)
 		case "any":
 			m.anys = append(m.anys, term)
 		case "prefixed":
@@ -387,7 +391,7 @@ func parseToxic(data string) (*toxicLexicon, error) {
 		case "mask":
 			m.masks = append(m.masks, []rune(term))
 		case "except":
-			m.excepts = append(m.excepts, term)
+			m.excepts.all = append(m.excepts.all, term)
 		case "animal":
 			if kind != "insult" {
 				return nil, fmt.Errorf("toxic.txt:%d: animal is for insults", n)
@@ -398,7 +402,7 @@ func parseToxic(data string) (*toxicLexicon, error) {
 		}
 	}
 	lx.index()
-	if len(lx.obscene.words)+len(lx.obscene.starts) == 0 || len(lx.threatWords) == 0 {
+	if len(lx.obscene.words)+len(lx.obscene.starts.all) == 0 || len(lx.threatWords) == 0 {
 		return nil, fmt.Errorf("toxic.txt: lexicon is empty")
 	}
 	return lx, sc.Err()
@@ -409,10 +413,7 @@ func (lx *toxicLexicon) analyse(w string, wi *wordInfo) {
 	if utf8.RuneCountInString(w) < 2 {
 		return
 	}
-	prefixes := lx.prefixes
-	if lx.prefixByFirst != nil {
-		prefixes = lx.prefixByFirst[w[:2]]
-	}
+	prefixes := lx.prefixes.of(w)
 	wi.obscene = lx.obscene.match(w, prefixes)
 	wi.insult = lx.insult.match(w, prefixes)
 	// A hard negative («уродуют», «малолетними», «недоумение») is an ordinary word the
