@@ -139,8 +139,8 @@ type Classifier struct {
 	prio     *priorityRules
 	model    *Model
 	tmodel   *ToxicModel
-	cache    *cache[*wordInfo]
-	chunks   *cache[*chunk]
+	cache    *cache[wordInfo, *wordInfo]
+	chunks   *cache[chunk, *chunk]
 	metrics  *Metrics
 	threads  *Threads
 	model_id string
@@ -166,7 +166,7 @@ func New(cfg Config) (*Classifier, error) {
 		m, err := loadToxicModel(cfg)
 		toxic <- loaded{m, err}
 	}()
-	c := &Classifier{cfg: cfg, cache: newCache[*wordInfo](), chunks: newCache[*chunk](), metrics: cfg.Metrics,
+	c := &Classifier{cfg: cfg, cache: newCache[wordInfo](), chunks: newCache[chunk](), metrics: cfg.Metrics,
 		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
 	c.routing = DefaultRouting()
 	for k, v := range cfg.Routing {

@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // attach registers the cache counters of a classifier (the first one attached).
-func (m *Metrics) attach(c *cache[*wordInfo], ch *cache[*chunk]) {
+func (m *Metrics) attach(c *cache[wordInfo, *wordInfo], ch *cache[chunk, *chunk]) {
 	m.once.Do(func() {
 		for _, f := range []struct {
 			name, help string

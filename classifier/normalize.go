@@ -269,7 +269,7 @@ type tokenizer struct {
 	out    []rune
 	b      []byte
 	intern func([]byte) (string, *wordInfo)
-	chunks *cache[*chunk]
+	chunks *cache[chunk, *chunk]
 	// lookups counts chunk lookups since the last flush to chunks.lookups.
 	lookups uint64
 	// alt is set by makeWord to the masked spelling of a word written with '@'.
@@ -304,7 +304,7 @@ func (z *tokenizer) chunk(key string) *chunk {
 	}
 	b := &z.l1[h%l1Buckets]
 	for i := range b {
-		if b[i].h == h && b[i].e != nil && b[i].e.is(key) {
+		if b[i].h == h && b[i].e != nil && b[i].e.keyIs(key) {
 			return b[i].e
 		}
 	}
@@ -473,8 +473,8 @@ type chunk struct {
 	_    [24]byte
 }
 
-// is reports whether the chunk's key is k.
-func (e *chunk) is(k string) bool {
+// keyIs reports whether the chunk's key is k.
+func (e *chunk) keyIs(k string) bool {
 	if uint64(len(k)) != uint64(e.klen) && !(e.klen == math.MaxUint32 && len(k) > math.MaxUint32) {
 		return false
 	}

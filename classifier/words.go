@@ -82,14 +82,15 @@ const (
 	cacheShardSlots = 4096
 )
 
-// cache is a concurrency-safe, bounded cache keyed by strings, read without locks and
-// without allocating. Each shard is an insert-only open-addressing table; a shard that
+// cache is a concurrency-safe, bounded cache of values that carry their own string key
+// (a word's info, a chunk's tokens), read without locks and without allocating. Each
+// shard is an insert-only open-addressing table of pointers to the values; a shard that
 // reaches its bound is replaced by an empty one (the simplest bound that needs no
 // bookkeeping on hits: readers still holding the old table finish their lookups in it).
 // The counters feed the metrics.
-type cache[V any] struct {
+type cache[T any, P keyed[T]] struct {
 	seed   maphash.Seed
-	shards [cacheShards]cacheShard[V]
+	shards [cacheShards]cacheShard[T]
 	// lookups counts lookups (added per text by the tokenizer); misses and resets are
 	// counted where they happen.
 	lookups atomic.Uint64
@@ -97,95 +98,93 @@ type cache[V any] struct {
 	resets  atomic.Uint64
 }
 
-type cacheShard[V any] struct {
-	t atomic.Pointer[cacheTable[V]]
+// keyed is a cached value: a pointer that tells whether it is the value of a key.
+type keyed[T any] interface {
+	*T
+	keyIs(k string) bool
+}
+
+type cacheShard[T any] struct {
+	t atomic.Pointer[cacheTable[T]]
 	_ [56]byte // a shard per cache line: no false sharing between cores
 }
 
 // cacheTable is one shard's table. A slot is claimed by setting its hash (never 0) and
-// then filled with its entry; a reader that finds the hash but not yet the entry takes it
+// then filled with its value; a reader that finds the hash but not yet the value takes it
 // as a miss (the value is computed twice, which is harmless).
-type cacheTable[V any] struct {
-	slots [cacheShardSlots]cacheSlot[V]
+type cacheTable[T any] struct {
+	slots [cacheShardSlots]cacheSlot[T]
 	n     atomic.Int32 // claimed slots
 }
 
-type cacheSlot[V any] struct {
+type cacheSlot[T any] struct {
 	h atomic.Uint64
-	e atomic.Pointer[cacheEntry[V]]
+	v atomic.Pointer[T]
 }
 
-type cacheEntry[V any] struct {
-	key string
-	v   V
-}
-
-func newCache[V any]() *cache[V] {
-	c := &cache[V]{seed: maphash.MakeSeed()}
+func newCache[T any, P keyed[T]]() *cache[T, P] {
+	c := &cache[T, P]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].t.Store(new(cacheTable[V]))
+		c.shards[i].t.Store(new(cacheTable[T]))
 	}
 	return c
 }
 
 // get returns the cached value of key, computing it with make on a miss.
-func (c *cache[V]) get(key string, make func(string) V) V {
+func (c *cache[T, P]) get(key string, make func(string) P) P {
 	return c.getHashed(c.hash(key), key, make)
 }
 
 // hash is the hash get uses for key (never 0: 0 marks a free slot).
-func (c *cache[V]) hash(key string) uint64 { return maphash.String(c.seed, key) | 1<<63 }
+func (c *cache[T, P]) hash(key string) uint64 { return maphash.String(c.seed, key) | 1<<63 }
 
 // getHashed is get with the key's hash already computed.
-func (c *cache[V]) getHashed(h uint64, key string, make func(string) V) V {
+func (c *cache[T, P]) getHashed(h uint64, key string, make func(string) P) P {
 	sh := &c.shards[h%cacheShards]
-	if v, ok := sh.t.Load().find(h, key); ok {
+	if v := find[T, P](sh.t.Load(), h, key); v != nil {
 		return v // hits are counted by the caller, per text, not per word
 	}
 	c.misses.Add(1)
-	key = strings.Clone(key)
-	v := make(key)
-	c.put(sh, h, key, v)
+	v := make(strings.Clone(key))
+	c.put(sh, h, v)
 	return v
 }
 
 // getBytes is get for a byte slice key; it copies the key only on a miss.
-func (c *cache[V]) getBytes(key []byte, make func(string) V) V {
+func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
 	h := maphash.Bytes(c.seed, key) | 1<<63
 	sh := &c.shards[h%cacheShards]
-	if v, ok := sh.t.Load().find(h, unsafe.String(unsafe.SliceData(key), len(key))); ok {
+	if v := find[T, P](sh.t.Load(), h, unsafe.String(unsafe.SliceData(key), len(key))); v != nil {
 		return v
 	}
 	c.misses.Add(1)
-	k := string(key)
-	v := make(k)
-	c.put(sh, h, k, v)
+	v := make(string(key))
+	c.put(sh, h, v)
 	return v
 }
 
-// find looks key up in the table.
-func (t *cacheTable[V]) find(h uint64, key string) (V, bool) {
+// find looks key up in the table; nil when it is not there.
+func find[T any, P keyed[T]](t *cacheTable[T], h uint64, key string) P {
 	for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
 		s := &t.slots[i]
 		switch s.h.Load() {
 		case 0:
-			var zero V
-			return zero, false
+			return nil
 		case h:
-			if e := s.e.Load(); e != nil && e.key == key {
-				return e.v, true
+			if v := P(s.v.Load()); v != nil && v.keyIs(key) {
+				return v
 			}
 		}
 	}
 }
 
-// put adds key to the shard, replacing a full table with an empty one first.
-func (c *cache[V]) put(sh *cacheShard[V], h uint64, key string, v V) {
-	e := &cacheEntry[V]{key: key, v: v}
+// put adds v (whose key hashes to h) to the shard, replacing a full table with an empty
+// one first.
+func (c *cache[T, P]) put(sh *cacheShard[T], h uint64, v P) {
 	for {
 		t := sh.t.Load()
 		if t.n.Add(1) > cacheShardMaxLen {
-			if sh.t.CompareAndSwap(t, new(cacheTable[V])) {
+			if sh.t.CompareAndSwap(t, new(cacheTable[T])) {
 				c.resets.Add(1)
 			}
 			continue
@@ -193,9 +192,12 @@ func (c *cache[V]) put(sh *cacheShard[V], h uint64, key string, v V) {
 		for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
 			s := &t.slots[i]
 			if s.h.Load() == 0 && s.h.CompareAndSwap(0, h) {
-				s.e.Store(e)
+				s.v.Store((*T)(v))
 				return
 			}
 		}
 	}
 }
+
+// keyIs reports whether the info is the word k's (the word cache's key).
+func (wi *wordInfo) keyIs(k string) bool { return wi.word == k }

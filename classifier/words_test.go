@@ -43,13 +43,18 @@ func TestDigitOrStar(t *testing.T) {
 	}
 }
 
+// testEntry is a cached value of TestCache.
+type testEntry struct{ k, v string }
+
+func (e *testEntry) keyIs(k string) bool { return e.k == k }
+
 // TestCache checks the lock-free cache under concurrent use: every get returns the value
 // of its own key, each key is computed about once while it stays cached, and a shard that
 // reaches its bound is replaced (resets) without losing correctness.
 func TestCache(t *testing.T) {
-	c := newCache[*string]()
+	c := newCache[testEntry]()
 	var calls atomic.Int64
-	mk := func(k string) *string { calls.Add(1); v := "v:" + k; return &v }
+	mk := func(k string) *testEntry { calls.Add(1); return &testEntry{k: k, v: "v:" + k} }
 	const keys = 2000
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -59,14 +64,14 @@ func TestCache(t *testing.T) {
 			for r := 0; r < 5; r++ {
 				for i := 0; i < keys; i++ {
 					k := strconv.Itoa(i)
-					var v *string
+					var e *testEntry
 					if i%2 == 0 {
-						v = c.get(k, mk)
+						e = c.get(k, mk)
 					} else {
-						v = c.getBytes([]byte(k), mk)
+						e = c.getBytes([]byte(k), mk)
 					}
-					if *v != "v:"+k {
-						t.Errorf("get(%q) = %q", k, *v)
+					if e.v != "v:"+k {
+						t.Errorf("get(%q) = %q", k, e.v)
 						return
 					}
 				}
@@ -85,8 +90,8 @@ func TestCache(t *testing.T) {
 	many := cacheShards*cacheShardMaxLen + 10000
 	for i := 0; i < many; i++ {
 		k := "k" + strconv.Itoa(i)
-		if v := c.get(k, mk); *v != "v:"+k {
-			t.Fatalf("get(%q) = %q", k, *v)
+		if e := c.get(k, mk); e.v != "v:"+k {
+			t.Fatalf("get(%q) = %q", k, e.v)
 		}
 	}
 	if c.resets.Load() == 0 {
