@@ -18,7 +18,21 @@ func Stem(w string) string {
 	if s, ok := stemCyrillic(w); ok {
 		return s
 	}
+	if plainASCII(w) {
+		return w // no Russian suffix or stop word can match, and nothing to lower-case or trim
+	}
 	return russian.Stem(w, false)
+}
+
+// plainASCII reports a word of ASCII bytes other than capitals and white space (numbers,
+// Latin words, masked words), which russian.Stem returns as it is.
+func plainASCII(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c >= 0x80 || c >= 'A' && c <= 'Z' || c <= ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // stemCyrillic is the fast path of Stem; ok is false when w has a byte outside the

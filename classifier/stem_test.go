@@ -95,4 +95,18 @@ func TestStemRandomWords(t *testing.T) {
 			t.Fatalf("Stem(%q) = %q, russian.Stem = %q", w, got, want)
 		}
 	}
+	// Words of ASCII bytes, capitals and white space included, and mixed with Cyrillic.
+	for range 100_000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = byte(rng.IntN(0x80))
+		}
+		w := string(b)
+		if rng.IntN(4) == 0 {
+			w += string(letters[rng.IntN(len(letters))])
+		}
+		if got, want := Stem(w), russian.Stem(w, false); got != want {
+			t.Fatalf("Stem(%q) = %q, russian.Stem = %q", w, got, want)
+		}
+	}
 }
