@@ -113,11 +113,8 @@ func (m *wordMatcher) excepted(w string) bool {
 	return false
 }
 
-// match returns the lexicon term w matches, or "".
+// match returns the lexicon term w, not excepted, matches, or "".
 func (m *wordMatcher) match(w string, prefixes []string) string {
-	if m.excepted(w) {
-		return ""
-	}
 	if t, ok := m.words[w]; ok {
 		return t
 	}
@@ -414,11 +411,16 @@ func (lx *toxicLexicon) analyse(w string, wi *wordInfo) {
 		return
 	}
 	prefixes := lx.prefixes.of(w)
-	wi.obscene = lx.obscene.match(w, prefixes)
-	wi.insult = lx.insult.match(w, prefixes)
+	obsceneExc, insultExc := lx.obscene.excepted(w), lx.insult.excepted(w)
+	if !obsceneExc {
+		wi.obscene = lx.obscene.match(w, prefixes)
+	}
+	if !insultExc {
+		wi.insult = lx.insult.match(w, prefixes)
+	}
 	// A hard negative («уродуют», «малолетними», «недоумение») is an ordinary word the
 	// lexicon has told apart: the toxic model does not weigh it either.
-	wi.lexNeutral = lx.obscene.excepted(w) || lx.insult.excepted(w)
+	wi.lexNeutral = obsceneExc || insultExc
 	wi.animal = lx.animals[w]
 }
 
