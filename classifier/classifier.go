@@ -131,16 +131,18 @@ func (c Config) Validate() error {
 
 // Classifier classifies publications. It is safe for concurrent use.
 type Classifier struct {
-	cfg      Config
-	routing  map[string]string
-	toxic    *toxicLexicon
-	topics   *termDict
-	gaz      *gazetteer
-	prio     *priorityRules
-	model    *Model
-	tmodel   *ToxicModel
-	cache    *cache[wordInfo, *wordInfo]
-	chunks   *cache[chunk, *chunk]
+	cfg     Config
+	routing map[string]string
+	toxic   *toxicLexicon
+	topics  *termDict
+	gaz     *gazetteer
+	prio    *priorityRules
+	model   *Model
+	tmodel  *ToxicModel
+	cache   *cache[wordInfo, *wordInfo]
+	chunks  *cache[chunk, *chunk]
+	// noHits is the dictionary hits of the words that have none (shared).
+	noHits   *wordHits
 	metrics  *Metrics
 	threads  *Threads
 	model_id string
@@ -166,7 +168,7 @@ func New(cfg Config) (*Classifier, error) {
 		m, err := loadToxicModel(cfg)
 		toxic <- loaded{m, err}
 	}()
-	c := &Classifier{cfg: cfg, cache: newCache[wordInfo](), chunks: newCache[chunk](), metrics: cfg.Metrics,
+	c := &Classifier{cfg: cfg, cache: newCache[wordInfo](), chunks: newCache[chunk](), noHits: &wordHits{}, metrics: cfg.Metrics,
 		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
 	c.routing = DefaultRouting()
 	for k, v := range cfg.Routing {
@@ -321,12 +323,13 @@ func digitOrStar(s string) bool {
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi := &wordInfo{word: w, stem: Stem(w)}
+	h := &wordHits{}
 	c.toxic.analyse(w, wi)
-	wi.topics = c.topics.wordHits(w, wi.stem)
+	h.topics = c.topics.wordHits(w, wi.stem)
 	// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
 	// «крысы», «повесить объявление»): they are never evidence of offence.
 	wi.stop = toxicStop[w]
-	if len(wi.stem) >= 3 && !digitOrStar(wi.stem) && !wi.stop && len(wi.topics) == 0 && !wi.lexNeutral {
+	if len(wi.stem) >= 3 && !digitOrStar(wi.stem) && !wi.stop && len(h.topics) == 0 && !wi.lexNeutral {
 		wi.model = true
 		wi.pair = uint32(packRunes(wi.stem, 4))
 	}
@@ -336,25 +339,29 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 	if m := c.tmodel; m != nil && modelWord(wi) {
 		wi.tq, wi.tn, wi.tbanned = m.wordSum(wi)
 	}
-	wi.prio = c.prio.dict.wordHits(w, wi.stem)
-	wi.topicPhr = c.topics.phrases[wi.stem]
-	wi.prioPhr = c.prio.dict.phrases[wi.stem]
-	wi.gaz = c.gaz.byStem[wi.stem]
-	if len(wi.topics) > 0 || len(wi.topicPhr) > 0 {
+	h.prio = c.prio.dict.wordHits(w, wi.stem)
+	h.topicPhr = c.topics.phrases[wi.stem]
+	h.prioPhr = c.prio.dict.phrases[wi.stem]
+	h.gaz = c.gaz.byStem[wi.stem]
+	if len(h.topics) > 0 || len(h.topicPhr) > 0 {
 		wi.has |= hasTopic
 	}
-	if len(wi.prio) > 0 || len(wi.prioPhr) > 0 {
+	if len(h.prio) > 0 || len(h.prioPhr) > 0 {
 		wi.has |= hasPrio
 	}
-	if len(wi.gaz) > 0 {
+	if len(h.gaz) > 0 {
 		wi.has |= hasGaz
 	}
 	wi.threat = c.toxic.threatWords[w]
 	wi.pointer = c.toxic.pointers[w]
 	for _, i := range c.toxic.threatsFor(w) {
 		if c.toxic.threats[i].partMatches(0, w) {
-			wi.threatPhr = append(wi.threatPhr, i)
+			h.threatPhr = append(h.threatPhr, i)
 		}
+	}
+	wi.hits = h
+	if h.empty() {
+		wi.hits = c.noHits
 	}
 	return wi
 }

@@ -277,7 +277,7 @@ func (g *gazetteer) locate(a *analysis) (string, []otklik.Evidence) {
 		if a.winfo[i].has&hasGaz == 0 {
 			continue
 		}
-		for _, ei := range a.winfo[i].gaz {
+		for _, ei := range a.winfo[i].hits.gaz {
 			e := &g.entries[ei]
 			if i+len(e.stems) > len(a.stems) {
 				continue

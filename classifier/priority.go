@@ -43,7 +43,7 @@ var questionStarts = map[string]bool{
 // decide returns the priority and the cues that decided it.
 func (r *priorityRules) decide(a *analysis, text string, kind otklik.Kind, eng otklik.Engagement, followers int64) (otklik.Priority, []otklik.Evidence) {
 	sc := make([]float64, len(priorityLevels))
-	matched := r.dict.scores(a, hasPrio, func(wi *wordInfo) ([]termHit, []int32) { return wi.prio, wi.prioPhr }, sc)
+	matched := r.dict.scores(a, hasPrio, func(wi *wordInfo) ([]termHit, []int32) { return wi.hits.prio, wi.hits.prioPhr }, sc)
 	crit, high, low, mass := sc[0], sc[1], sc[2], sc[3]
 	var ev []otklik.Evidence
 	cue := func(level string) {

@@ -263,7 +263,7 @@ const modelGate = 1.5
 // topicOf decides the topic and its evidence.
 func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 	sc := make([]float64, len(topicIDs))
-	matched := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+	matched := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.hits.topics, wi.hits.topicPhr }, sc)
 	dictMax := 0.0
 	for _, s := range sc {
 		dictMax = max(dictMax, s)

@@ -34,7 +34,7 @@ func TestParseTermsAlternatives(t *testing.T) {
 	for _, text := range []string{"не горит фонарь, горят только окна", "горело всю ночь и горит сейчас"} {
 		sc := make([]float64, len(topicIDs))
 		a := analyseWith(d, text)
-		d.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		d.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.hits.topics, wi.hits.topicPhr }, sc)
 		if got := sc[topicIndex("safety")]; got != 2 {
 			t.Errorf("%q: safety %v, want 2 (one term, counted once)", text, got)
 		}
@@ -49,7 +49,7 @@ func TestParseTermsAlternatives(t *testing.T) {
 		{"прошу вернуть в работу заявку", 0},
 	} {
 		sc := make([]float64, len(topicIDs))
-		d.scores(analyseWith(d, tc.text), hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		d.scores(analyseWith(d, tc.text), hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.hits.topics, wi.hits.topicPhr }, sc)
 		if got := sc[topicIndex("economy")]; got != tc.want {
 			t.Errorf("%q: economy %v, want %v", tc.text, got, tc.want)
 		}
@@ -92,8 +92,8 @@ func analyseWith(d *termDict, text string) *analysis {
 			continue
 		}
 		st := Stem(tok.Text)
-		wi := &wordInfo{word: tok.Text, stem: st, topics: d.wordHits(tok.Text, st), topicPhr: d.phrases[st]}
-		if len(wi.topics) > 0 || len(wi.topicPhr) > 0 {
+		wi := &wordInfo{word: tok.Text, stem: st, hits: &wordHits{topics: d.wordHits(tok.Text, st), topicPhr: d.phrases[st]}}
+		if len(wi.hits.topics) > 0 || len(wi.hits.topicPhr) > 0 {
 			wi.has |= hasTopic
 		}
 		a.words = append(a.words, tok.Text)
@@ -131,7 +131,7 @@ func TestTopicStemCollisions(t *testing.T) {
 	for _, tc := range tests {
 		a := c.analyse(tc.text)
 		sc := make([]float64, len(topicIDs))
-		m := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.topics, wi.topicPhr }, sc)
+		m := c.topics.scores(a, hasTopic, func(wi *wordInfo) ([]termHit, []int32) { return wi.hits.topics, wi.hits.topicPhr }, sc)
 		c.release(a)
 		if sc[topicIndex(tc.notTopic)] != 0 {
 			var terms []string

@@ -471,7 +471,7 @@ func (c *Classifier) detectToxic(a *analysis, res *toxicResult) {
 		prevPointer = wi.pointer
 	}
 	for wi, info := range a.winfo {
-		for _, pi := range info.threatPhr {
+		for _, pi := range info.hits.threatPhr {
 			p := lx.threats[pi]
 			if e, ok := p.findAt(words, wi); ok {
 				add(&thr, "t", p.text, strings.Join(words[wi:e+1], " "))

@@ -318,7 +318,7 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 			caps++
 		}
 		if !modelWord(wi) {
-			if len(wi.topics) > 0 {
+			if len(wi.hits.topics) > 0 {
 				civic++
 			} else if wi.stop {
 				pron++

@@ -12,9 +12,9 @@ import (
 // warm-up almost every word of a publication is a cache hit.
 //
 // The fields are ordered by use: the first 64 bytes are read for every word of every text,
-// the next 64 for most, the rest (dictionary hits) only when has says there are any. The
-// struct is 248 bytes, so it is allocated in the 256-byte size class, aligned to cache
-// lines (TestWordInfoSize).
+// the next for most; the dictionary hits, which few words have, are behind hits. The
+// struct is 128 bytes, a size class whose objects are aligned to cache lines
+// (TestWordInfoSize).
 type wordInfo struct {
 	// stem is the Snowball (Russian) stem.
 	stem string
@@ -25,8 +25,8 @@ type wordInfo struct {
 	has uint8
 	// animal reports a word that insults only after a pointing word («эти свиньи»).
 	animal bool
-	// threat reports a threat word; threatPhr the threat phrases it starts; pointer a word
-	// that aims an animal word at someone («эти», «ты»).
+	// threat reports a threat word; pointer a word that aims an animal word at someone
+	// («эти», «ты»).
 	threat, pointer bool
 	// model reports a word that feeds the toxic model: not a pronoun, not a word of the
 	// topic dictionaries, not a number (see modelWord).
@@ -44,19 +44,29 @@ type wordInfo struct {
 	pair uint32
 
 	// word is the normalised word itself (the cache key).
-	word      string
-	threatPhr []int
+	word string
 	// nb is the topic model's log P(stem | topic), nil when the model does not know it.
 	nb *[len(topicIDs)]float64
+	// hits are the word's dictionary hits: the classifier's empty noHits for most words.
+	hits *wordHits
+	tn   int32
+	_    [28]byte // pads to the 128-byte size class (see above)
+}
 
+// wordHits are the dictionary entries a word matches on its own or starts.
+type wordHits struct {
 	// topics and prio list the single-word topic and priority terms the word matched;
 	// topicPhr and prioPhr the phrases whose first word it is.
 	topics, prio      []termHit
 	topicPhr, prioPhr []int32
 	// gaz lists the gazetteer entries whose first word it is.
 	gaz []int
-	tn  int32
-	_   [16]byte // pads to the 256-byte size class (see above)
+	// threatPhr lists the threat phrases whose first word it is.
+	threatPhr []int
+}
+
+func (h *wordHits) empty() bool {
+	return len(h.topics)+len(h.prio)+len(h.topicPhr)+len(h.prioPhr)+len(h.gaz)+len(h.threatPhr) == 0
 }
 
 // Bits of wordInfo.has.

@@ -8,11 +8,11 @@ import (
 	"unsafe"
 )
 
-// TestWordInfoSize keeps wordInfo in the 256-byte size class, where allocations are
+// TestWordInfoSize keeps wordInfo in the 128-byte size class, where allocations are
 // aligned to cache lines, with its hot fields in the first line (see words.go).
 func TestWordInfoSize(t *testing.T) {
-	if n := unsafe.Sizeof(wordInfo{}); n > 256 || n <= 192 {
-		t.Errorf("wordInfo is %d bytes, want 193–256", n)
+	if n := unsafe.Sizeof(wordInfo{}); n != 128 {
+		t.Errorf("wordInfo is %d bytes, want 128", n)
 	}
 	if off := unsafe.Offsetof(wordInfo{}.word); off != 64 {
 		t.Errorf("wordInfo.word at %d, want 64 (the hot fields fill the first cache line)", off)
