@@ -146,8 +146,8 @@ type Classifier struct {
 	metrics  *Metrics
 	threads  *Threads
 	model_id string
-	// free holds scratch spaces between calls. Not a sync.Pool: each holds a private
-	// chunk cache worth keeping across garbage collections.
+	// free holds scratch spaces between calls. Not a sync.Pool: their buffers are worth
+	// keeping across garbage collections.
 	free chan *analysis
 }
 

@@ -274,52 +274,12 @@ type tokenizer struct {
 	lookups uint64
 	// alt is set by makeWord to the masked spelling of a word written with '@'.
 	alt string
-	// l1 is a set-associative cache of chunks in front of the shared one, private to the
-	// tokenizer (one per goroutine at a time): frequent words cost no lock and no trip
-	// through the big map.
-	l1 *[l1Buckets][l1Ways]l1Slot
-	// l1Resets is the shared cache's reset count when l1 was last emptied: once a shard of
-	// the shared cache is emptied, l1 is emptied too (at the start of the next text), or
-	// it would keep the dropped chunks, and their words, alive.
-	l1Resets uint64
 }
 
-const (
-	l1Buckets = 1 << 15
-	l1Ways    = 4 // a bucket is one 64-byte cache line
-)
-
-// l1Slot is 16 bytes: the whole l1 is 2 MiB.
-type l1Slot struct {
-	h uint64
-	e *chunk
-}
-
-// chunk returns the tokens of one chunk, from the caches.
+// chunk returns the tokens of one chunk, from the cache.
 func (z *tokenizer) chunk(key string) *chunk {
 	z.lookups++
-	h := z.chunks.hash(key)
-	if z.l1 == nil {
-		z.l1 = new([l1Buckets][l1Ways]l1Slot)
-	}
-	b := &z.l1[h%l1Buckets]
-	for i := range b {
-		if b[i].h == h && b[i].e != nil && b[i].e.keyIs(key) {
-			return b[i].e
-		}
-	}
-	e := z.chunks.getHashed(h, key, z.scanChunk)
-	// Fill a free slot; in a full bucket, replace the one chosen by the hash's high bits
-	// (a cheap pseudo-random choice).
-	w := (h >> 60) % l1Ways
-	for i := range b {
-		if b[i].e == nil {
-			w = uint64(i)
-			break
-		}
-	}
-	b[w] = l1Slot{h: h, e: e}
-	return e
+	return z.chunks.getHashed(z.chunks.hash(key), key, z.scanChunk)
 }
 
 // decodeAt is utf8.DecodeRuneInString(s[i:]) with the two-byte Cyrillic letters decoded
@@ -385,12 +345,6 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 		return z.joinSpelled(toks)
 	}
 	// With a chunk cache: split at white space and replay each chunk's tokens.
-	if r := z.chunks.resets.Load(); r != z.l1Resets {
-		if z.l1 != nil {
-			clear(z.l1[:])
-		}
-		z.l1Resets = r
-	}
 	sentence, dash := true, false
 	i := 0
 	for i < len(s) {

@@ -187,35 +187,6 @@ func FuzzPrepare(f *testing.F) {
 	})
 }
 
-// TestL1EmptiedAfterReset checks that a tokenizer's private chunk cache is emptied once a
-// shard of the shared cache has been (so that it does not keep dropped chunks alive).
-func TestL1EmptiedAfterReset(t *testing.T) {
-	c, err := New(Config{NoModel: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := c.analyse("первый текст про дороги")
-	held := func() int {
-		n := 0
-		for i := range a.z.l1 {
-			for _, s := range a.z.l1[i] {
-				if s.e != nil {
-					n++
-				}
-			}
-		}
-		return n
-	}
-	if held() != 4 {
-		t.Fatalf("l1 holds %d chunks, want 4", held())
-	}
-	c.chunks.resets.Add(1) // as put does when it empties a full shard
-	a.toks = a.z.tokenize("второй", a.toks)
-	if n := held(); n != 1 {
-		t.Errorf("after a reset l1 holds %d chunks, want only the new text's 1", n)
-	}
-}
-
 // TestDecodeAt holds decodeAt to utf8.DecodeRuneInString on valid and invalid bytes.
 func TestDecodeAt(t *testing.T) {
 	inputs := []string{"", "abc", "ёжик Ёж", "Ъ\xd0", "\xd0\x41", "\xd1\xbf\xd3\x80", "\xd4\x80", "€😀", "\xff\xfe", "№«»—…\u00a0"}
