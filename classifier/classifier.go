@@ -158,15 +158,43 @@ func New(cfg Config) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("classifier config: %w", err)
 	}
-	// The toxic model (the largest part to decode) loads while the dictionaries are parsed.
-	type loaded struct {
-		m   *ToxicModel
+	// The parts load in parallel: the toxic model (the largest to decode), the topic model,
+	// the gazetteer with the priority rules, and here the lexicon with the topics.
+	type loaded[T any] struct {
+		v   T
 		err error
 	}
-	toxic := make(chan loaded, 1)
+	toxic := make(chan loaded[*ToxicModel], 1)
 	go func() {
 		m, err := loadToxicModel(cfg)
-		toxic <- loaded{m, err}
+		toxic <- loaded[*ToxicModel]{m, err}
+	}()
+	nb := make(chan loaded[*Model], 1)
+	go func() {
+		m, err := loadModel(cfg)
+		nb <- loaded[*Model]{m, err}
+	}()
+	type places struct {
+		gaz  *gazetteer
+		prio *priorityRules
+	}
+	other := make(chan loaded[places], 1)
+	go func() {
+		var p places
+		s, err := readData("gazetteer.txt")
+		if err == nil {
+			p.gaz, err = parseGazetteer(s)
+		}
+		if err == nil {
+			s, err = readData("priority.tsv")
+		}
+		if err == nil {
+			p.prio, err = parsePriority(s)
+		}
+		if err != nil {
+			err = fmt.Errorf("classifier data: %w", err)
+		}
+		other <- loaded[places]{p, err}
 	}()
 	c := &Classifier{cfg: cfg, cache: newCache[wordInfo](), chunks: newCache[chunk](), noHits: &wordHits{}, metrics: cfg.Metrics,
 		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
@@ -177,68 +205,33 @@ func New(cfg Config) (*Classifier, error) {
 	if !cfg.NoThreads {
 		c.threads = newThreads(c.routing)
 	}
-	read := func(name string) (string, error) {
-		b, err := dataFS.ReadFile("data/" + name)
-		if err != nil {
-			return "", fmt.Errorf("classifier data: %w", err)
-		}
-		return string(b), nil
+	s, err := readData("toxic.txt")
+	if err == nil {
+		c.toxic, err = parseToxic(s)
 	}
-	s, err := read("toxic.txt")
+	if err == nil {
+		s, err = readData("topics.tsv")
+	}
+	if err == nil {
+		c.topics, err = parseTopics(s)
+	}
 	if err != nil {
-		return nil, err
+		err = fmt.Errorf("classifier data: %w", err)
 	}
-	if c.toxic, err = parseToxic(s); err != nil {
-		return nil, fmt.Errorf("classifier data: %w", err)
+	// Every goroutine above is waited for, whatever fails first.
+	tm, nm, om := <-toxic, <-nb, <-other
+	for _, e := range []error{err, om.err, nm.err, tm.err} {
+		if e != nil {
+			return nil, e
+		}
 	}
-	if s, err = read("topics.tsv"); err != nil {
-		return nil, err
-	}
-	if c.topics, err = parseTopics(s); err != nil {
-		return nil, fmt.Errorf("classifier data: %w", err)
-	}
-	if s, err = read("gazetteer.txt"); err != nil {
-		return nil, err
-	}
-	if c.gaz, err = parseGazetteer(s); err != nil {
-		return nil, fmt.Errorf("classifier data: %w", err)
-	}
-	if s, err = read("priority.tsv"); err != nil {
-		return nil, err
-	}
-	if c.prio, err = parsePriority(s); err != nil {
-		return nil, fmt.Errorf("classifier data: %w", err)
-	}
+	c.gaz, c.prio = om.v.gaz, om.v.prio
 	c.model_id = "otklik-rules/" + DataVersion
-	if !cfg.NoModel {
-		m := cfg.Model
-		switch {
-		case m != nil:
-		case cfg.ModelPath != "":
-			b, err := os.ReadFile(cfg.ModelPath)
-			if err != nil {
-				return nil, fmt.Errorf("classifier model: %w", err)
-			}
-			if m, err = ParseModel(b); err != nil {
-				return nil, fmt.Errorf("classifier model %s: %w", cfg.ModelPath, err)
-			}
-		default:
-			if b, err := dataFS.ReadFile("data/model.tsv"); err == nil {
-				if m, err = ParseModel(b); err != nil {
-					return nil, fmt.Errorf("embedded classifier model: %w", err)
-				}
-			}
-		}
-		if m != nil {
-			c.model = m
-			c.model_id += "+nb/" + m.ID
-		}
+	if m := nm.v; m != nil {
+		c.model = m
+		c.model_id += "+nb/" + m.ID
 	}
-	tm := <-toxic
-	if tm.err != nil {
-		return nil, tm.err
-	}
-	if m := tm.m; m != nil {
+	if m := tm.v; m != nil {
 		if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
 			mm := *m
 			mm.Threshold = cfg.ToxicThreshold
@@ -251,6 +244,43 @@ func New(cfg Config) (*Classifier, error) {
 		c.metrics.attach(c.cache, c.chunks)
 	}
 	return c, nil
+}
+
+// readData reads one of the embedded data files (the errors of reading and parsing them
+// are wrapped once, as "classifier data").
+func readData(name string) (string, error) {
+	b, err := dataFS.ReadFile("data/" + name)
+	return string(b), err
+}
+
+// loadModel returns the topic model the configuration asks for: none, the given one, the
+// file, or the embedded one (nil when none is embedded).
+func loadModel(cfg Config) (*Model, error) {
+	switch {
+	case cfg.NoModel:
+		return nil, nil
+	case cfg.Model != nil:
+		return cfg.Model, nil
+	case cfg.ModelPath != "":
+		b, err := os.ReadFile(cfg.ModelPath)
+		if err != nil {
+			return nil, fmt.Errorf("classifier model: %w", err)
+		}
+		m, err := ParseModel(b)
+		if err != nil {
+			return nil, fmt.Errorf("classifier model %s: %w", cfg.ModelPath, err)
+		}
+		return m, nil
+	}
+	b, err := dataFS.ReadFile("data/model.tsv")
+	if err != nil {
+		return nil, nil
+	}
+	m, err := ParseModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("embedded classifier model: %w", err)
+	}
+	return m, nil
 }
 
 // loadToxicModel returns the point-16 model the configuration asks for: none, the given
