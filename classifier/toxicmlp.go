@@ -21,7 +21,7 @@ import (
 // output. It is the first nonlinear learner tried on these features (README, toxic model,
 // fourth round). Its logit replaces the linear one (MLPAlone) or adds to it (MLPJoint:
 // trained together; MLPResidual: trained after the linear model, on its logits as fixed
-// offsets). The linear weights stay in the file either way: they name the evidence and
+// offsets) or is averaged with it (MLPMean: trained alone). The linear weights stay in the file either way: they name the evidence and
 // give the quick estimate.
 
 // Combination modes of the network with the linear model.
@@ -29,6 +29,9 @@ const (
 	MLPAlone    = "alone"
 	MLPJoint    = "joint"
 	MLPResidual = "residual"
+	// MLPMean: trained alone, scored as the mean of the two logits (an ensemble of two
+	// separately trained learners).
+	MLPMean = "mean"
 )
 
 // mlpMarker is the line that starts the network's section of a v3 model file.
@@ -67,6 +70,8 @@ type toxicMLP struct {
 	b2     []float64 // h2
 	v      []float64 // d, or h2 with a second layer
 	c      float64
+	nbq    []int8  // MLPNB: the linear buckets' NB ratios, quantised
+	rscale float64 // weight of one NB ratio step, 1 without MLPNB
 }
 
 // mlpCheck validates the network's options (after SetDefaults).
@@ -76,8 +81,8 @@ func (o *ToxicTrainOptions) mlpCheck() error {
 		return fmt.Errorf("hidden %d out of 1..%d", o.Hidden, mlpMaxHidden)
 	case o.Hidden2 < 0 || o.Hidden2 > 256:
 		return fmt.Errorf("hidden2 %d out of 0..256", o.Hidden2)
-	case o.MLPMode != MLPAlone && o.MLPMode != MLPJoint && o.MLPMode != MLPResidual:
-		return fmt.Errorf("mlp mode %q: want %s, %s or %s", o.MLPMode, MLPAlone, MLPJoint, MLPResidual)
+	case o.MLPMode != MLPAlone && o.MLPMode != MLPJoint && o.MLPMode != MLPResidual && o.MLPMode != MLPMean:
+		return fmt.Errorf("mlp mode %q: want %s, %s, %s or %s", o.MLPMode, MLPAlone, MLPJoint, MLPResidual, MLPMean)
 	case o.MLPBits < 10 || o.MLPBits > o.Bits:
 		return fmt.Errorf("mlp bits %d out of 10..%d (the linear bits)", o.MLPBits, o.Bits)
 	case o.MLPAct != "relu" && o.MLPAct != "tanh":
@@ -128,8 +133,22 @@ func dact(tanh bool, h float64) float64 {
 // trainToxicMLP trains the network on data (shuffled in place by rng), with the linear
 // model alongside when joint is not nil; the embeddings of rows no example touched are
 // left zero.
-func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng *rand.Rand) *toxicMLP {
+func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, x []float64, rng *rand.Rand) *toxicMLP {
 	d, h2 := opt.Hidden, opt.Hidden2
+	// With MLPNB each feature's vector is scaled by its linear bucket's naive Bayes
+	// log-count ratio (as the linear model's inputs are), quantised as it will be stored.
+	var nbq []int8
+	var nbr []float64
+	rscale := 1.0
+	if opt.MLPNB && opt.NB > 0 {
+		nbq, nbr, rscale = quantise(x)
+	}
+	rb := func(b uint32) float64 {
+		if nbr == nil {
+			return 1
+		}
+		return nbr[b]
+	}
 	tanh := opt.MLPAct == "tanh"
 	rows := 1 << opt.MLPBits
 	shift := opt.Bits - opt.MLPBits
@@ -170,7 +189,8 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng
 	}
 	for ep := 0; ep < epochs; ep++ {
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
-		for _, x := range data {
+		for i := range data {
+			x := &data[i]
 			s := 1.0
 			if opt.MLPNorm > 0 && x.n > 1 {
 				s = math.Pow(float64(x.n), -opt.MLPNorm)
@@ -178,8 +198,9 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng
 			clear(a1)
 			for _, b := range x.b {
 				row := e[int(b>>shift)*d:][:d]
+				rv := rb(b)
 				for k, ev := range row {
-					a1[k] += float64(ev)
+					a1[k] += float64(ev) * rv
 				}
 			}
 			for k := range a1 {
@@ -273,11 +294,12 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng
 			for _, b := range x.b {
 				ri := int(b >> shift)
 				row := e[ri*d:][:d]
-				g2 := sq / float64(d)
+				rv := rb(b)
+				g2 := sq * rv * rv / float64(d)
 				if opt.MLPL2 > 0 {
 					g2 = 0
 					for k := range row {
-						gi := dh1[k] + opt.MLPL2*float64(row[k])
+						gi := dh1[k]*rv + opt.MLPL2*float64(row[k])
 						g2 += gi * gi
 					}
 					g2 /= float64(d)
@@ -285,13 +307,13 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng
 				eg[ri] += float32(g2)
 				step := rate / math.Sqrt(float64(eg[ri])+eps)
 				for k := range row {
-					row[k] -= float32(step * (dh1[k] + opt.MLPL2*float64(row[k])))
+					row[k] -= float32(step * (dh1[k]*rv + opt.MLPL2*float64(row[k])))
 				}
 			}
 		}
 	}
 	m := &toxicMLP{mode: opt.MLPMode, tanh: tanh, bits: opt.MLPBits, d: d, h2: h2, norm: opt.MLPNorm,
-		b1: b1, w2: w2, b2: b2, v: v, c: c}
+		b1: b1, w2: w2, b2: b2, v: v, c: c, nbq: nbq, rscale: rscale}
 	maxAbs := 0.0
 	for ri, u := range used {
 		if !u {
@@ -317,18 +339,44 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, rng
 	return m
 }
 
-// add adds embedding row r to the accumulator.
-func (m *toxicMLP) add(acc *[mlpMaxHidden]int32, e []int8, r uint64) {
-	row := e[int(r)*m.d:][:m.d]
+// add adds the embedding row of linear bucket b to the accumulator (times the bucket's
+// quantised NB ratio with MLPNB).
+func (m *toxicMLP) add(acc *[mlpMaxHidden]int32, b uint64, shift uint) {
+	row := m.e[int(b>>shift)*m.d:][:m.d]
+	if m.nbq != nil {
+		r := int32(m.nbq[b])
+		for k, x := range row {
+			acc[k] += int32(x) * r
+		}
+		return
+	}
 	for k, x := range row {
 		acc[k] += int32(x)
 	}
 }
 
+// quantise maps xs to int8 steps of the largest magnitude / 127, and back.
+func quantise(xs []float64) ([]int8, []float64, float64) {
+	maxAbs := 0.0
+	for _, x := range xs {
+		maxAbs = max(maxAbs, math.Abs(x))
+	}
+	scale := maxAbs / 127
+	if scale == 0 {
+		scale = 1
+	}
+	q, back := make([]int8, len(xs)), make([]float64, len(xs))
+	for i, x := range xs {
+		q[i] = int8(math.Round(x / scale))
+		back[i] = float64(q[i]) * scale
+	}
+	return q, back, scale
+}
+
 // logit is the network's logit for a text of n features whose embedding rows sum to acc,
 // combined with the linear logit zlin as the mode says.
 func (m *toxicMLP) logit(acc *[mlpMaxHidden]int32, n int, zlin float64) float64 {
-	s := m.escale
+	s := m.escale * m.rscale
 	if m.norm > 0 && n > 1 {
 		s *= math.Pow(float64(n), -m.norm)
 	}
@@ -350,8 +398,11 @@ func (m *toxicMLP) logit(acc *[mlpMaxHidden]int32, n int, zlin float64) float64 
 			z += m.v[k] * h1[k]
 		}
 	}
-	if m.mode == MLPAlone {
+	switch m.mode {
+	case MLPAlone:
 		return z
+	case MLPMean:
+		return (zlin + z) / 2
 	}
 	return zlin + z
 }
@@ -363,8 +414,12 @@ func (m *toxicMLP) write(b *bytes.Buffer) {
 	if m.tanh {
 		act = "tanh"
 	}
-	fmt.Fprintf(b, "%s\nmlp\tmode=%s\tact=%s\thidden=%d\thidden2=%d\tbits=%d\tnorm=%g\tescale=%g\tc=%g\n",
+	fmt.Fprintf(b, "%s\nmlp\tmode=%s\tact=%s\thidden=%d\thidden2=%d\tbits=%d\tnorm=%g\tescale=%g\tc=%g",
 		mlpMarker, m.mode, act, m.d, m.h2, m.bits, m.norm, m.escale, m.c)
+	if m.nbq != nil {
+		fmt.Fprintf(b, "\tnb=1\trscale=%g", m.rscale)
+	}
+	b.WriteByte('\n')
 	vec := func(name string, xs []float64) {
 		b.WriteString(name)
 		for _, x := range xs {
@@ -379,15 +434,27 @@ func (m *toxicMLP) write(b *bytes.Buffer) {
 		vec("w2", m.w2)
 		vec("b2", m.b2)
 	}
-	raw := make([]byte, len(m.e))
-	for i, x := range m.e {
+	fmt.Fprintf(b, "# int8 embeddings, 2^bits rows of hidden, deflate then base64\n")
+	writeInt8s(b, m.e)
+	if m.nbq != nil {
+		fmt.Fprintf(b, "%s\n# int8 NB ratios, one per linear bucket, deflate then base64\n", mlpNBMarker)
+		writeInt8s(b, m.nbq)
+	}
+}
+
+// mlpNBMarker starts the NB ratios' block of a network section with nb=1.
+const mlpNBMarker = "[mlp-nb]"
+
+// writeInt8s appends xs, deflated and base64-encoded in lines of 76.
+func writeInt8s(b *bytes.Buffer, xs []int8) {
+	raw := make([]byte, len(xs))
+	for i, x := range xs {
 		raw[i] = byte(x)
 	}
 	var z bytes.Buffer
 	fw, _ := flate.NewWriter(&z, flate.BestCompression)
 	fw.Write(raw)
 	fw.Close()
-	fmt.Fprintf(b, "# int8 embeddings, 2^bits rows of hidden, deflate then base64\n")
 	enc := base64.StdEncoding.EncodeToString(z.Bytes())
 	for len(enc) > 0 {
 		k := min(len(enc), 76)
@@ -397,19 +464,55 @@ func (m *toxicMLP) write(b *bytes.Buffer) {
 	}
 }
 
+// readInt8s reads a block written by writeInt8s up to the line stop (or the end) and
+// checks it holds n values; it reports whether it stopped at stop.
+func readInt8s(sc *bufio.Scanner, stop string, n int) ([]int8, bool, error) {
+	var enc strings.Builder
+	stopped := false
+	for sc.Scan() {
+		l := sc.Text()
+		if stop != "" && l == stop {
+			stopped = true
+			break
+		}
+		if l != "" && l[0] != '#' {
+			enc.WriteString(l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, false, err
+	}
+	z, err := base64.StdEncoding.DecodeString(enc.String())
+	if err != nil {
+		return nil, false, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), int64(n)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(raw) != n {
+		return nil, false, fmt.Errorf("%d values, want %d", len(raw), n)
+	}
+	out := make([]int8, n)
+	for i, x := range raw {
+		out[i] = int8(x)
+	}
+	return out, stopped, nil
+}
+
 // parseToxicMLP reads the network's section after its marker line; linBits is the linear
 // model's bits, which the network's may not exceed.
 func parseToxicMLP(sc *bufio.Scanner, linBits uint) (*toxicMLP, error) {
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "mlp\t") {
 		return nil, errors.New("mlp section: no \"mlp\" header line after " + mlpMarker)
 	}
-	m := &toxicMLP{}
-	var haveScale bool
+	m := &toxicMLP{rscale: 1}
+	var haveScale, nb bool
 	for _, f := range strings.Split(sc.Text(), "\t")[1:] {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
 		case "mode":
-			if v != MLPAlone && v != MLPJoint && v != MLPResidual {
+			if v != MLPAlone && v != MLPJoint && v != MLPResidual && v != MLPMean {
 				return nil, fmt.Errorf("mlp header: bad mode %q", v)
 			}
 			m.mode = v
@@ -450,6 +553,13 @@ func parseToxicMLP(sc *bufio.Scanner, linBits uint) (*toxicMLP, error) {
 			m.escale, haveScale = x, true
 		case "c":
 			m.c = x
+		case "nb":
+			nb = x == 1
+		case "rscale":
+			if x <= 0 {
+				return nil, fmt.Errorf("mlp header: bad rscale %q", v)
+			}
+			m.rscale = x
 		}
 	}
 	if m.mode == "" || m.d == 0 || m.bits == 0 || !haveScale {
@@ -492,30 +602,19 @@ func parseToxicMLP(sc *bufio.Scanner, linBits uint) (*toxicMLP, error) {
 			(*w.dst)[i] = x
 		}
 	}
-	var enc strings.Builder
-	for sc.Scan() {
-		if l := sc.Text(); l != "" && l[0] != '#' {
-			enc.WriteString(l)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("mlp section: %w", err)
-	}
-	z, err := base64.StdEncoding.DecodeString(enc.String())
-	if err != nil {
-		return nil, fmt.Errorf("mlp embeddings: %w", err)
-	}
 	n := (1 << m.bits) * m.d
-	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), int64(n)+1))
-	if err != nil {
-		return nil, fmt.Errorf("mlp embeddings: %w", err)
+	var stopped bool
+	var err error
+	if m.e, stopped, err = readInt8s(sc, mlpNBMarker, n); err != nil {
+		return nil, fmt.Errorf("mlp embeddings (2^%d rows of %d): %w", m.bits, m.d, err)
 	}
-	if len(raw) != n {
-		return nil, fmt.Errorf("mlp embeddings: %d values, want %d (2^%d rows of %d)", len(raw), n, m.bits, m.d)
+	if stopped != nb {
+		return nil, fmt.Errorf("mlp section: nb=1 needs a %s block and only nb=1 may have one", mlpNBMarker)
 	}
-	m.e = make([]int8, n)
-	for i, x := range raw {
-		m.e[i] = int8(x)
+	if nb {
+		if m.nbq, _, err = readInt8s(sc, "", 1<<linBits); err != nil {
+			return nil, fmt.Errorf("mlp NB ratios: %w", err)
+		}
 	}
 	return m, nil
 }

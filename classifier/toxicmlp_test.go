@@ -19,9 +19,11 @@ func TestToxicMLPTrainParseScore(t *testing.T) {
 		mode    string
 		hidden2 int
 		act     string
-	}{{MLPAlone, 0, "tanh"}, {MLPJoint, 0, "relu"}, {MLPResidual, 0, "relu"}, {MLPAlone, 4, "tanh"}} {
+		nb      bool
+	}{{MLPAlone, 0, "tanh", false}, {MLPJoint, 0, "relu", false}, {MLPResidual, 0, "relu", false}, {MLPAlone, 4, "tanh", false},
+		{MLPMean, 0, "tanh", false}, {MLPAlone, 0, "tanh", true}} {
 		opt := mlpTrainOptions(tc.mode)
-		opt.Hidden2, opt.MLPAct = tc.hidden2, tc.act
+		opt.Hidden2, opt.MLPAct, opt.MLPNB = tc.hidden2, tc.act, tc.nb
 		data, err := lex.TrainToxic(toxicTrainSet(), opt)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.mode, err)
@@ -41,7 +43,7 @@ func TestToxicMLPTrainParseScore(t *testing.T) {
 			t.Fatalf("%s: %v", tc.mode, err)
 		}
 		n := m.mlp
-		if n == nil || n.mode != tc.mode || n.d != 8 || n.h2 != tc.hidden2 || n.bits != 11 || len(n.e) != 8<<11 || n.tanh != (tc.act == "tanh") {
+		if n == nil || (n.nbq != nil) != tc.nb || n.mode != tc.mode || n.d != 8 || n.h2 != tc.hidden2 || n.bits != 11 || len(n.e) != 8<<11 || n.tanh != (tc.act == "tanh") {
 			t.Fatalf("%s: parsed network %+v", tc.mode, n)
 		}
 		// Texts of the training set: a network of 8 units on 20 texts learns them, not

@@ -485,7 +485,7 @@ func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 			qv := int32(m.q[bk])
 			acc += qv
 			if mb != nil {
-				m.mlp.add(&hid, mb, bk>>mshift)
+				m.mlp.add(&hid, bk, mshift)
 			}
 			if v := f & (1<<60 - 1); f>>60 == kindFlag && v >= flagCivic && v < flagCivic+8 {
 				civic = float64(min(v-flagCivic, 2))
@@ -497,7 +497,7 @@ func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 		acc += qv
 		word += qv
 		if mb != nil {
-			m.mlp.add(&hid, mb, bk>>mshift)
+			m.mlp.add(&hid, bk, mshift)
 		}
 	}
 	flush()
@@ -554,6 +554,7 @@ type ToxicTrainOptions struct {
 	MLPNorm         float64 // the embedding sum is divided by n^MLPNorm, default 0.5 (as Norm)
 	MLPAct          string  // "relu" (default) or "tanh"
 	MLPInit         float64 // embeddings start uniform in ±MLPInit, default 0.1
+	MLPNB           bool    // (with NB) scale each feature's vector by its NB log-count ratio
 }
 
 // SetDefaults fills the zero fields.
@@ -675,7 +676,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	if opt.Hidden > 0 && opt.MLPMode == MLPJoint {
 		// The linear weights and the network learn together, one loss on the sum of
 		// their logits.
-		mlp = trainToxicMLP(data, opt, &toxicJoint{w: w, x: x, g2: g2, bias: &bias, bg2: &bg2}, rng)
+		mlp = trainToxicMLP(data, opt, &toxicJoint{w: w, x: x, g2: g2, bias: &bias, bg2: &bg2}, x, rng)
 	}
 	for ep := 0; ep < opt.Epochs && mlp == nil; ep++ {
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
@@ -748,7 +749,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 				data[i].off = z
 			}
 		}
-		mlp = trainToxicMLP(data, opt, nil, rng)
+		mlp = trainToxicMLP(data, opt, nil, x, rng)
 	}
 	maxAbs := 0.0
 	for _, v := range w {
