@@ -625,3 +625,55 @@ func trimForError(s string) string {
 	}
 	return s
 }
+
+// stackedLogits sets each example's offset to the logit of a linear model (the plain
+// AdaGrad loop of TrainToxic, Epochs epochs, the NB mix added) trained on the other
+// opt.MLPStack-1 parts of data (example i is in part i mod MLPStack).
+func stackedLogits(data []toxicEx, x []float64, opt ToxicTrainOptions, cw [2]float64, rng *rand.Rand) {
+	k := opt.MLPStack
+	w, g2 := make([]float64, len(x)), make([]float64, len(x))
+	var sub []*toxicEx
+	for f := 0; f < k; f++ {
+		clear(w)
+		clear(g2)
+		bias, bg2 := 0.0, 0.0
+		sub = sub[:0]
+		for i := range data {
+			if i%k != f {
+				sub = append(sub, &data[i])
+			}
+		}
+		for ep := 0; ep < opt.Epochs; ep++ {
+			rng.Shuffle(len(sub), func(i, j int) { sub[i], sub[j] = sub[j], sub[i] })
+			for _, d := range sub {
+				z := bias
+				for _, b := range d.b {
+					z += w[b] * x[b] * d.norm
+				}
+				p := 1 / (1 + math.Exp(-z))
+				g := (p - d.y) * cw[int(d.y)]
+				bg2 += g * g
+				bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
+				for _, b := range d.b {
+					gi := g*x[b]*d.norm + opt.L2*w[b]
+					g2[b] += gi * gi
+					w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
+				}
+			}
+		}
+		for i := range data {
+			if i%k != f {
+				continue
+			}
+			z := bias
+			for _, b := range data[i].b {
+				mix := 0.0
+				if opt.NB > 0 {
+					mix = opt.Mix
+				}
+				z += (w[b] + mix) * x[b] * data[i].norm
+			}
+			data[i].off = z
+		}
+	}
+}

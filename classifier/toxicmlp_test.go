@@ -21,9 +21,12 @@ func TestToxicMLPTrainParseScore(t *testing.T) {
 		act     string
 		nb      bool
 	}{{MLPAlone, 0, "tanh", false}, {MLPJoint, 0, "relu", false}, {MLPResidual, 0, "relu", false}, {MLPAlone, 4, "tanh", false},
-		{MLPMean, 0, "tanh", false}, {MLPAlone, 0, "tanh", true}} {
+		{MLPMean, 0, "tanh", false}, {MLPAlone, 0, "tanh", true}, {MLPResidual, 0, "tanh", true}} {
 		opt := mlpTrainOptions(tc.mode)
 		opt.Hidden2, opt.MLPAct, opt.MLPNB = tc.hidden2, tc.act, tc.nb
+		if tc.mode == MLPResidual && tc.nb {
+			opt.MLPStack = 3
+		}
 		data, err := lex.TrainToxic(toxicTrainSet(), opt)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.mode, err)

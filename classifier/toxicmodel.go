@@ -555,6 +555,9 @@ type ToxicTrainOptions struct {
 	MLPAct          string  // "relu" (default) or "tanh"
 	MLPInit         float64 // embeddings start uniform in ±MLPInit, default 0.1
 	MLPNB           bool    // (with NB) scale each feature's vector by its NB log-count ratio
+	// MLPStack ≥ 2 (MLPResidual): the offsets are the logits of linear models trained on
+	// MLPStack-1 of MLPStack parts of the data, each scoring the part it did not see.
+	MLPStack int
 }
 
 // SetDefaults fills the zero fields.
@@ -738,7 +741,11 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		}
 	}
 	if opt.Hidden > 0 && opt.MLPMode != MLPJoint {
-		if opt.MLPMode == MLPResidual {
+		if opt.MLPMode == MLPResidual && opt.MLPStack >= 2 {
+			// Honest residuals: each example's offset comes from a linear model that
+			// did not see it.
+			stackedLogits(data, x, opt, cw, rng)
+		} else if opt.MLPMode == MLPResidual {
 			// The network learns what the finished linear model gets wrong: each
 			// example's linear logit is a fixed offset of its own.
 			for i := range data {

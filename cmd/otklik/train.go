@@ -60,6 +60,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	mlpAct := fs.String("mlp-act", "relu", "toxic model (with --hidden): relu or tanh")
 	mlpInit := fs.Float64("mlp-init", 0, "toxic model (with --hidden): embeddings start uniform in ±MLP-INIT (default 0.1)")
 	mlpNB := fs.Bool("mlp-nb", false, "toxic model (with --hidden and --nb): scale each feature's vector by its naive Bayes log-count ratio")
+	mlpStack := fs.Int("mlp-stack", 0, "toxic model (with --mlp-mode residual): offsets from linear models trained on the other STACK-1 of STACK parts (0: the final linear model's own logits)")
 	cvThresholds := fs.String("cv-thresholds", "0,0.4,0.45,0.5,0.55,0.6,0.7", "toxic cross-validation: thresholds to report (0 = lexicon only)")
 	cvStrong := fs.String("cv-strong", "", "toxic cross-validation: strong weights to report (default: --strong)")
 	cvNoLexicon := fs.Bool("cv-no-lexicon", false, "toxic cross-validation: the model alone (lexicon findings as features only, no lexicon decision, no guards)")
@@ -100,7 +101,7 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, NB: *nb, Residual: *residual, Bits: *bits, Norm: *norm,
 			Epochs: *epochs, Rate: *rate, L2: *l2, Average: *average, Balance: *balance, Interp: *interp, Mix: *mix,
 			Hidden: *hidden, Hidden2: *hidden2, MLPMode: *mlpMode, MLPBits: *mlpBits, MLPEpochs: *mlpEpochs, MLPRate: *mlpRate, MLPL2: *mlpL2,
-			MLPNorm: *mlpNorm, MLPAct: *mlpAct, MLPInit: *mlpInit, MLPNB: *mlpNB}
+			MLPNorm: *mlpNorm, MLPAct: *mlpAct, MLPInit: *mlpInit, MLPNB: *mlpNB, MLPStack: *mlpStack}
 		if *norm < 0 {
 			opt.Norm = 0.5
 		}
