@@ -339,6 +339,22 @@ func trainToxicMLP(data []toxicEx, opt ToxicTrainOptions, joint *toxicJoint, x [
 	return m
 }
 
+// netLogit is the logit of m's network for the features of a text with n weighted
+// features, combined with the linear logit zlin; Score calls it after its own pass when
+// the model has a network, so the linear path is unchanged.
+func (m *ToxicModel) netLogit(feats []uint64, n int, zlin float64) float64 {
+	var acc [mlpMaxHidden]int32
+	shift := m.bits - m.mlp.bits
+	for _, f := range feats {
+		switch f >> 60 {
+		case kindCount, kindWord:
+			continue
+		}
+		m.mlp.add(&acc, m.bucket(f), shift)
+	}
+	return m.mlp.logit(&acc, n, zlin)
+}
+
 // add adds the embedding row of linear bucket b to the accumulator (times the bucket's
 // quantised NB ratio with MLPNB).
 func (m *toxicMLP) add(acc *[mlpMaxHidden]int32, b uint64, shift uint) {

@@ -458,12 +458,6 @@ func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 	words := 0
 	var top []otklik.Evidence
 	name := ""
-	var hid [mlpMaxHidden]int32
-	var mb []int8
-	var mshift uint
-	if m.mlp != nil {
-		mb, mshift = m.mlp.e, m.bits-m.mlp.bits
-	}
 	flush := func() {
 		if w := float64(word) * m.scale; name != "" && w >= m.strong && w > 0 {
 			top = append(top, otklik.Evidence{Term: name, Weight: round2(w)})
@@ -481,29 +475,21 @@ func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 			words++
 			continue
 		case kindFlag, kindPair:
-			bk := m.bucket(f)
-			qv := int32(m.q[bk])
+			qv := int32(m.q[m.bucket(f)])
 			acc += qv
-			if mb != nil {
-				m.mlp.add(&hid, bk, mshift)
-			}
 			if v := f & (1<<60 - 1); f>>60 == kindFlag && v >= flagCivic && v < flagCivic+8 {
 				civic = float64(min(v-flagCivic, 2))
 			}
 			continue
 		}
-		bk := m.bucket(f)
-		qv := int32(m.q[bk])
+		qv := int32(m.q[m.bucket(f)])
 		acc += qv
 		word += qv
-		if mb != nil {
-			m.mlp.add(&hid, bk, mshift)
-		}
 	}
 	flush()
 	z := m.bias + float64(acc)*m.scale*m.normOf(n)
 	if m.mlp != nil {
-		z = m.mlp.logit(&hid, n, z)
+		z = m.netLogit(feats, n, z)
 	}
 	p := 1 / (1 + math.Exp(-(z - m.civic*civic)))
 	if words < m.minWords {
@@ -546,7 +532,7 @@ type ToxicTrainOptions struct {
 	// second hidden layer of Hidden2 units and a logistic output, combined with the linear
 	// model as MLPMode says.
 	Hidden, Hidden2 int
-	MLPMode         string  // MLPAlone, MLPJoint (default) or MLPResidual
+	MLPMode         string  // MLPAlone, MLPJoint (default), MLPResidual or MLPMean
 	MLPBits         uint    // log2 of the number of embedding rows, at most Bits; default 16
 	MLPEpochs       int     // default Epochs
 	MLPRate         float64 // AdaGrad rate of the network, default 0.1
