@@ -46,6 +46,9 @@ type ToxicModel struct {
 	// it: a text of two or three words is judged by the lexicon alone («хлебать щи»,
 	// «мудрый мандарин», «Задолбали уже»).
 	minWords int
+	// mlp, when the file has one (v3), is a small network over the same features whose
+	// logit replaces or adds to the linear one (see toxicmlp.go).
+	mlp *toxicMLP
 }
 
 // ToxicExample is one labelled text to train the toxic model on.
@@ -413,6 +416,10 @@ func (c *Classifier) quickToxic(a *analysis) float64 {
 // model's civic shift is not negative (the quick estimate then bounds the exact score from
 // above), a safety margin otherwise.
 func (m *ToxicModel) quickMargin() float64 {
+	if m.mlp != nil {
+		// The linear estimate does not bound the network's score: always score exactly.
+		return 1
+	}
 	if m.civic >= 0 {
 		return 0
 	}
@@ -489,7 +496,11 @@ func (m *ToxicModel) Score(feats []uint64) (float64, []otklik.Evidence) {
 		word += qv
 	}
 	flush()
-	p := 1 / (1 + math.Exp(-(m.bias + float64(acc)*m.scale*m.normOf(n) - m.civic*civic)))
+	z := m.bias + float64(acc)*m.scale*m.normOf(n)
+	if m.mlp != nil {
+		z = m.netLogit(feats, n, z)
+	}
+	p := 1 / (1 + math.Exp(-(z - m.civic*civic)))
 	if words < m.minWords {
 		return p, nil
 	}
@@ -525,6 +536,23 @@ type ToxicTrainOptions struct {
 	// an ensemble of the regression with a multinomial NB over the same buckets.
 	Mix  float64
 	Seed uint64
+	// Hidden > 0: a network over the same features as well (see toxicmlp.go): an
+	// embedding bag of Hidden dimensions per hashed feature, a nonlinearity, an optional
+	// second hidden layer of Hidden2 units and a logistic output, combined with the linear
+	// model as MLPMode says.
+	Hidden, Hidden2 int
+	MLPMode         string  // MLPAlone, MLPJoint (default), MLPResidual or MLPMean
+	MLPBits         uint    // log2 of the number of embedding rows, at most Bits; default 16
+	MLPEpochs       int     // default Epochs
+	MLPRate         float64 // AdaGrad rate of the network, default 0.1
+	MLPL2           float64 // L2 on the embeddings per update, default 0
+	MLPNorm         float64 // the embedding sum is divided by n^MLPNorm, default 0.5 (as Norm)
+	MLPAct          string  // "relu" (default) or "tanh"
+	MLPInit         float64 // embeddings start uniform in ±MLPInit, default 0.1
+	MLPNB           bool    // (with NB) scale each feature's vector by its NB log-count ratio
+	// MLPStack ≥ 2 (MLPResidual): the offsets are the logits of linear models trained on
+	// MLPStack-1 of MLPStack parts of the data, each scoring the part it did not see.
+	MLPStack int
 }
 
 // SetDefaults fills the zero fields.
@@ -550,6 +578,9 @@ func (o *ToxicTrainOptions) SetDefaults() {
 	if o.Norm < 0 {
 		o.Norm = 0
 	}
+	if o.Hidden > 0 {
+		o.mlpDefaults()
+	}
 }
 
 // TrainToxic fits the toxic model; it returns the serialised model (see ParseToxicModel).
@@ -561,12 +592,13 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	if opt.Bits < 10 || opt.Bits > 24 {
 		return nil, fmt.Errorf("train toxic: bits %d out of 10..24", opt.Bits)
 	}
-	m := &ToxicModel{bits: opt.Bits, norm: opt.Norm}
-	type ex struct {
-		b    []uint32
-		norm float64
-		y    float64
+	if opt.Hidden > 0 {
+		if err := opt.mlpCheck(); err != nil {
+			return nil, fmt.Errorf("train toxic: %w", err)
+		}
 	}
+	m := &ToxicModel{bits: opt.Bits, norm: opt.Norm}
+	type ex = toxicEx
 	data := make([]ex, 0, len(examples))
 	var feats []uint64
 	for _, e := range examples {
@@ -579,7 +611,8 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		d := ex{norm: 1}
 		for _, f := range feats {
 			if f>>60 == kindCount {
-				d.norm = m.normOf(int(f & (1<<60 - 1)))
+				d.n = int(f & (1<<60 - 1))
+				d.norm = m.normOf(d.n)
 				continue
 			}
 			if f>>60 == kindWord {
@@ -637,7 +670,13 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		}
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 1))
-	for ep := 0; ep < opt.Epochs; ep++ {
+	var mlp *toxicMLP
+	if opt.Hidden > 0 && opt.MLPMode == MLPJoint {
+		// The linear weights and the network learn together, one loss on the sum of
+		// their logits.
+		mlp = trainToxicMLP(data, opt, &toxicJoint{w: w, x: x, g2: g2, bias: &bias, bg2: &bg2}, x, rng)
+	}
+	for ep := 0; ep < opt.Epochs && mlp == nil; ep++ {
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
 		for _, d := range data {
 			z := bias
@@ -696,6 +735,24 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 			w[i] += opt.Mix * x[i]
 		}
 	}
+	if opt.Hidden > 0 && opt.MLPMode != MLPJoint {
+		if opt.MLPMode == MLPResidual && opt.MLPStack >= 2 {
+			// Honest residuals: each example's offset comes from a linear model that
+			// did not see it.
+			stackedLogits(data, x, opt, cw, rng)
+		} else if opt.MLPMode == MLPResidual {
+			// The network learns what the finished linear model gets wrong: each
+			// example's linear logit is a fixed offset of its own.
+			for i := range data {
+				z := bias
+				for _, b := range data[i].b {
+					z += w[b] * data[i].norm
+				}
+				data[i].off = z
+			}
+		}
+		mlp = trainToxicMLP(data, opt, nil, x, rng)
+	}
 	maxAbs := 0.0
 	for _, v := range w {
 		maxAbs = max(maxAbs, math.Abs(v))
@@ -713,8 +770,12 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	fw.Write(q)
 	fw.Close()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "otklik-lr\tv2\tthreshold=%g\tstrong=%g\tcivic=%g\tminwords=%d\tbits=%d\tnorm=%g\tscale=%g\tbias=%g\texamples=%d\n",
-		opt.Threshold, opt.Strong, opt.Civic, opt.MinWords, opt.Bits, opt.Norm, scale, bias, len(examples))
+	version := "v2"
+	if mlp != nil {
+		version = "v3"
+	}
+	fmt.Fprintf(&b, "otklik-lr\t%s\tthreshold=%g\tstrong=%g\tcivic=%g\tminwords=%d\tbits=%d\tnorm=%g\tscale=%g\tbias=%g\texamples=%d\n",
+		version, opt.Threshold, opt.Strong, opt.Civic, opt.MinWords, opt.Bits, opt.Norm, scale, bias, len(examples))
 	fmt.Fprintf(&b, "# int8 weights, one per hashed feature bucket, deflate then base64\n")
 	enc := base64.StdEncoding.EncodeToString(z.Bytes())
 	for len(enc) > 0 {
@@ -722,6 +783,9 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		b.WriteString(enc[:k])
 		b.WriteByte('\n')
 		enc = enc[k:]
+	}
+	if mlp != nil {
+		mlp.write(&b)
 	}
 	return b.Bytes(), nil
 }
@@ -732,9 +796,11 @@ func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	m := &ToxicModel{ID: hex.EncodeToString(sum[:4]),
 		Threshold: 0.5}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv2\t") {
-		return nil, fmt.Errorf("not an otklik-lr v2 model")
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "otklik-lr\tv2\t") && !strings.HasPrefix(sc.Text(), "otklik-lr\tv3\t") {
+		return nil, fmt.Errorf("not an otklik-lr v2 or v3 model")
 	}
+	v3 := strings.HasPrefix(sc.Text(), "otklik-lr\tv3\t")
 	for _, f := range strings.Split(sc.Text(), "\t")[2:] {
 		k, v, _ := strings.Cut(f, "=")
 		x, err := strconv.ParseFloat(v, 64)
@@ -770,13 +836,22 @@ func ParseToxicModel(data []byte) (*ToxicModel, error) {
 		return nil, fmt.Errorf("toxic model: header lacks bits or scale")
 	}
 	var enc strings.Builder
+	mlpSection := false
 	for sc.Scan() {
-		if l := sc.Text(); l != "" && l[0] != '#' {
+		l := sc.Text()
+		if l == mlpMarker {
+			mlpSection = true
+			break
+		}
+		if l != "" && l[0] != '#' {
 			enc.WriteString(l)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("toxic model: %w", err)
+	}
+	if mlpSection != v3 {
+		return nil, fmt.Errorf("toxic model: a v3 model has a %s section and a v2 model none", mlpMarker)
 	}
 	z, err := base64.StdEncoding.DecodeString(enc.String())
 	if err != nil {
@@ -792,6 +867,12 @@ func ParseToxicModel(data []byte) (*ToxicModel, error) {
 	m.q = make([]int8, len(q))
 	for i, v := range q {
 		m.q[i] = int8(v)
+	}
+	if v3 {
+		var err error
+		if m.mlp, err = parseToxicMLP(sc, m.bits); err != nil {
+			return nil, fmt.Errorf("toxic model: %w", err)
+		}
 	}
 	return m, nil
 }

@@ -49,6 +49,18 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	mix := fs.Float64("mix", 0, "toxic model (with --nb): add MIX times the NB log-count ratios to the weights (NB+LR ensemble)")
 	balance := fs.Bool("balance", false, "toxic model: class-balanced loss")
 	average := fs.Int("average", 0, "toxic model: store the mean of the weights after each of the last N epochs (0: the last weights)")
+	hidden := fs.Int("hidden", 0, "toxic model: also train a network over the same features with an embedding bag of this many dimensions (0: linear only)")
+	hidden2 := fs.Int("hidden2", 0, "toxic model (with --hidden): units of a second hidden layer (0: none)")
+	mlpMode := fs.String("mlp-mode", "joint", "toxic model (with --hidden): alone (the network's logit replaces the linear one), joint (the sum, trained together), residual (the sum, the network trained after the linear model) or mean (the mean of the two logits, trained apart)")
+	mlpBits := fs.Uint("mlp-bits", 0, "toxic model (with --hidden): log2 of the number of embedding rows (default 16, at most --bits)")
+	mlpEpochs := fs.Int("mlp-epochs", 0, "toxic model (with --hidden, alone or residual): epochs of the network (default --epochs)")
+	mlpRate := fs.Float64("mlp-rate", 0, "toxic model (with --hidden): AdaGrad rate of the network (default 0.1)")
+	mlpL2 := fs.Float64("mlp-l2", 0, "toxic model (with --hidden): L2 on the embeddings (default 0)")
+	mlpNorm := fs.Float64("mlp-norm", 0.5, "toxic model (with --hidden): divide the embedding sum by n^MLP-NORM")
+	mlpAct := fs.String("mlp-act", "relu", "toxic model (with --hidden): relu or tanh")
+	mlpInit := fs.Float64("mlp-init", 0, "toxic model (with --hidden): embeddings start uniform in ±MLP-INIT (default 0.1)")
+	mlpNB := fs.Bool("mlp-nb", false, "toxic model (with --hidden and --nb): scale each feature's vector by its naive Bayes log-count ratio")
+	mlpStack := fs.Int("mlp-stack", 0, "toxic model (with --mlp-mode residual): offsets from linear models trained on the other STACK-1 of STACK parts (0: the final linear model's own logits)")
 	cvThresholds := fs.String("cv-thresholds", "0,0.4,0.45,0.5,0.55,0.6,0.7", "toxic cross-validation: thresholds to report (0 = lexicon only)")
 	cvStrong := fs.String("cv-strong", "", "toxic cross-validation: strong weights to report (default: --strong)")
 	cvNoLexicon := fs.Bool("cv-no-lexicon", false, "toxic cross-validation: the model alone (lexicon findings as features only, no lexicon decision, no guards)")
@@ -87,7 +99,9 @@ func trainCmd(_ context.Context, c *cli, args []string) error {
 	}
 	if *toxic {
 		opt := classifier.ToxicTrainOptions{Threshold: *threshold, Strong: *strong, Civic: *civic, MinWords: *minWords, NB: *nb, Residual: *residual, Bits: *bits, Norm: *norm,
-			Epochs: *epochs, Rate: *rate, L2: *l2, Average: *average, Balance: *balance, Interp: *interp, Mix: *mix}
+			Epochs: *epochs, Rate: *rate, L2: *l2, Average: *average, Balance: *balance, Interp: *interp, Mix: *mix,
+			Hidden: *hidden, Hidden2: *hidden2, MLPMode: *mlpMode, MLPBits: *mlpBits, MLPEpochs: *mlpEpochs, MLPRate: *mlpRate, MLPL2: *mlpL2,
+			MLPNorm: *mlpNorm, MLPAct: *mlpAct, MLPInit: *mlpInit, MLPNB: *mlpNB, MLPStack: *mlpStack}
 		if *norm < 0 {
 			opt.Norm = 0.5
 		}
