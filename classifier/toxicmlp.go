@@ -662,19 +662,7 @@ func stackedLogits(data []toxicEx, x []float64, opt ToxicTrainOptions, cw [2]flo
 		for ep := 0; ep < opt.Epochs; ep++ {
 			rng.Shuffle(len(sub), func(i, j int) { sub[i], sub[j] = sub[j], sub[i] })
 			for _, d := range sub {
-				z := bias
-				for _, b := range d.b {
-					z += w[b] * x[b] * d.norm
-				}
-				p := 1 / (1 + math.Exp(-z))
-				g := (p - d.y) * cw[int(d.y)]
-				bg2 += g * g
-				bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
-				for _, b := range d.b {
-					gi := g*x[b]*d.norm + opt.L2*w[b]
-					g2[b] += gi * gi
-					w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
-				}
+				adagradStep(d, w, x, g2, &bias, &bg2, cw, opt)
 			}
 		}
 		for i := range data {

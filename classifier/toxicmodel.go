@@ -678,20 +678,8 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	}
 	for ep := 0; ep < opt.Epochs && mlp == nil; ep++ {
 		rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
-		for _, d := range data {
-			z := bias
-			for _, b := range d.b {
-				z += w[b] * x[b] * d.norm
-			}
-			p := 1 / (1 + math.Exp(-z))
-			g := (p - d.y) * cw[int(d.y)]
-			bg2 += g * g
-			bias -= opt.Rate * g / math.Sqrt(bg2+1e-8)
-			for _, b := range d.b {
-				gi := g*x[b]*d.norm + opt.L2*w[b]
-				g2[b] += gi * gi
-				w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
-			}
+		for i := range data {
+			adagradStep(&data[i], w, x, g2, &bias, &bg2, cw, opt)
 		}
 		if opt.Average > 0 && ep >= opt.Epochs-opt.Average {
 			if avg == nil {
@@ -788,6 +776,25 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		mlp.write(&b)
 	}
 	return b.Bytes(), nil
+}
+
+// adagradStep is one AdaGrad step of the toxic model's logistic regression on example d:
+// weights w of the feature values x, squared-gradient sums g2, the bias and its sum bg2,
+// class weights cw.
+func adagradStep(d *toxicEx, w, x, g2 []float64, bias, bg2 *float64, cw [2]float64, opt ToxicTrainOptions) {
+	z := *bias
+	for _, b := range d.b {
+		z += w[b] * x[b] * d.norm
+	}
+	p := 1 / (1 + math.Exp(-z))
+	g := (p - d.y) * cw[int(d.y)]
+	*bg2 += g * g
+	*bias -= opt.Rate * g / math.Sqrt(*bg2+1e-8)
+	for _, b := range d.b {
+		gi := g*x[b]*d.norm + opt.L2*w[b]
+		g2[b] += gi * gi
+		w[b] -= opt.Rate * gi / math.Sqrt(g2[b]+1e-8)
+	}
 }
 
 // ParseToxicModel reads a model written by TrainToxic.
