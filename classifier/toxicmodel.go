@@ -741,17 +741,10 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		}
 		mlp = trainToxicMLP(data, opt, nil, x, rng)
 	}
-	maxAbs := 0.0
-	for _, v := range w {
-		maxAbs = max(maxAbs, math.Abs(v))
-	}
-	scale := maxAbs / 127
-	if scale == 0 {
-		scale = 1
-	}
+	qw, _, scale := quantise(w)
 	q := make([]byte, size)
-	for i, v := range w {
-		q[i] = byte(int8(math.Round(v / scale)))
+	for i, v := range qw {
+		q[i] = byte(v)
 	}
 	var z bytes.Buffer
 	fw, _ := flate.NewWriter(&z, flate.BestCompression)
