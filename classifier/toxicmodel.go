@@ -742,14 +742,6 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 		mlp = trainToxicMLP(data, opt, nil, x, rng)
 	}
 	qw, _, scale := quantise(w)
-	q := make([]byte, size)
-	for i, v := range qw {
-		q[i] = byte(v)
-	}
-	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestCompression)
-	fw.Write(q)
-	fw.Close()
 	var b bytes.Buffer
 	version := "v2"
 	if mlp != nil {
@@ -758,13 +750,7 @@ func (c *Classifier) TrainToxic(examples []ToxicExample, opt ToxicTrainOptions) 
 	fmt.Fprintf(&b, "otklik-lr\t%s\tthreshold=%g\tstrong=%g\tcivic=%g\tminwords=%d\tbits=%d\tnorm=%g\tscale=%g\tbias=%g\texamples=%d\n",
 		version, opt.Threshold, opt.Strong, opt.Civic, opt.MinWords, opt.Bits, opt.Norm, scale, bias, len(examples))
 	fmt.Fprintf(&b, "# int8 weights, one per hashed feature bucket, deflate then base64\n")
-	enc := base64.StdEncoding.EncodeToString(z.Bytes())
-	for len(enc) > 0 {
-		k := min(len(enc), 76)
-		b.WriteString(enc[:k])
-		b.WriteByte('\n')
-		enc = enc[k:]
-	}
+	writeInt8s(&b, qw)
 	if mlp != nil {
 		mlp.write(&b)
 	}
