@@ -253,62 +253,42 @@ func readData(name string) (string, error) {
 	return string(b), err
 }
 
-// loadModel returns the topic model the configuration asks for: none, the given one, the
-// file, or the embedded one (nil when none is embedded).
+// loadModel returns the topic model the configuration asks for.
 func loadModel(cfg Config) (*Model, error) {
-	switch {
-	case cfg.NoModel:
-		return nil, nil
-	case cfg.Model != nil:
-		return cfg.Model, nil
-	case cfg.ModelPath != "":
-		b, err := os.ReadFile(cfg.ModelPath)
-		if err != nil {
-			return nil, fmt.Errorf("classifier model: %w", err)
-		}
-		m, err := ParseModel(b)
-		if err != nil {
-			return nil, fmt.Errorf("classifier model %s: %w", cfg.ModelPath, err)
-		}
-		return m, nil
-	}
-	b, err := dataFS.ReadFile("data/model.tsv")
-	if err != nil {
-		return nil, nil
-	}
-	m, err := ParseModel(b)
-	if err != nil {
-		return nil, fmt.Errorf("embedded classifier model: %w", err)
-	}
-	return m, nil
+	return loadPart(cfg.NoModel, cfg.Model, cfg.ModelPath, "model.tsv", "classifier model", ParseModel)
 }
 
-// loadToxicModel returns the point-16 model the configuration asks for: none, the given
-// one, the file, or the embedded one (nil when none is embedded).
+// loadToxicModel returns the point-16 model the configuration asks for.
 func loadToxicModel(cfg Config) (*ToxicModel, error) {
+	return loadPart(cfg.NoToxicModel, cfg.ToxicModel, cfg.ToxicModelPath, "toxic-model.tsv", "toxic model", ParseToxicModel)
+}
+
+// loadPart returns a model: none when off, the given one, the one in the file at path, or
+// the embedded data/<embedded> (nil when none is embedded); what names it in errors.
+func loadPart[T any](off bool, given *T, path, embedded, what string, parse func([]byte) (*T, error)) (*T, error) {
 	switch {
-	case cfg.NoToxicModel:
+	case off:
 		return nil, nil
-	case cfg.ToxicModel != nil:
-		return cfg.ToxicModel, nil
-	case cfg.ToxicModelPath != "":
-		b, err := os.ReadFile(cfg.ToxicModelPath)
+	case given != nil:
+		return given, nil
+	case path != "":
+		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("toxic model: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		m, err := ParseToxicModel(b)
+		m, err := parse(b)
 		if err != nil {
-			return nil, fmt.Errorf("toxic model %s: %w", cfg.ToxicModelPath, err)
+			return nil, fmt.Errorf("%s %s: %w", what, path, err)
 		}
 		return m, nil
 	}
-	b, err := dataFS.ReadFile("data/toxic-model.tsv")
+	b, err := dataFS.ReadFile("data/" + embedded)
 	if err != nil {
 		return nil, nil
 	}
-	m, err := ParseToxicModel(b)
+	m, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("embedded toxic model: %w", err)
+		return nil, fmt.Errorf("embedded %s: %w", what, err)
 	}
 	return m, nil
 }
