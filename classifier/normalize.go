@@ -427,6 +427,11 @@ type chunk struct {
 	_    [24]byte
 }
 
+func (e *chunk) setCacheHash(uint64) {} // keys are compared inline: see keyIs
+
+// cachedAs reports whether the chunk's key is k.
+func (e *chunk) cachedAs(_ uint64, k string) bool { return e.keyIs(k) }
+
 // keyIs reports whether the chunk's key is k.
 func (e *chunk) keyIs(k string) bool {
 	if uint64(len(k)) != uint64(e.klen) && !(e.klen == math.MaxUint32 && len(k) > math.MaxUint32) {

@@ -49,8 +49,10 @@ type wordInfo struct {
 	nb *[len(topicIDs)]float64
 	// hits are the word's dictionary hits: the classifier's empty noHits for most words.
 	hits *wordHits
-	tn   int32
-	_    [28]byte // pads to the 128-byte size class (see above)
+	// h is the hash of word in the word cache.
+	h  uint64
+	tn int32
+	_  [20]byte // pads to the 128-byte size class (see above)
 }
 
 // wordHits are the dictionary entries a word matches on its own or starts.
@@ -83,21 +85,23 @@ type termHit struct {
 
 const (
 	cacheShards = 64
-	// cacheShardMaxLen bounds each shard: 64 × 3072 ≈ 196k words and as many chunks, more
-	// than all the shared sets together hold (84k words, 141k chunks in 45k texts), and
-	// about 90 MiB at worst (every word new: BenchmarkClassifyNewWords).
-	cacheShardMaxLen = 3072
-	// cacheShardSlots is the size of a shard's table: a power of two, so that a full
-	// shard is at most three quarters full and probes stay short.
+	// cacheShardSlots is the size of a shard's table, and so its bound: 64 × 4096 ≈ 262k
+	// words and as many chunks, more than all the shared sets together hold (84k words,
+	// 141k chunks in 45k texts), and about 90 MiB at worst (every word new:
+	// BenchmarkClassifyNewWords).
 	cacheShardSlots = 4096
+	// cacheMaxProbe is the longest run of slots a lookup or insert looks at: a table where
+	// an insert finds no free slot that close to its place (about three quarters full) is
+	// replaced by an empty one.
+	cacheMaxProbe = 32
 )
 
 // cache is a concurrency-safe, bounded cache of values that carry their own string key
 // (a word's info, a chunk's tokens), read without locks and without allocating. Each
-// shard is an insert-only open-addressing table of pointers to the values; a shard that
-// reaches its bound is replaced by an empty one (the simplest bound that needs no
-// bookkeeping on hits: readers still holding the old table finish their lookups in it).
-// The counters feed the metrics.
+// shard is an insert-only open-addressing table of pointers to the values, a value
+// published by one compare-and-swap; a shard whose table is too full is given an empty
+// one (the simplest bound that needs no bookkeeping on hits: readers still holding the
+// old table finish their lookups in it). The counters feed the metrics.
 type cache[T any, P keyed[T]] struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard[T]
@@ -108,10 +112,14 @@ type cache[T any, P keyed[T]] struct {
 	resets  atomic.Uint64
 }
 
-// keyed is a cached value: a pointer that tells whether it is the value of a key.
+// keyed is a cached value: a pointer that records the hash of its key when it is cached,
+// and tells whether it is the value of a key.
 type keyed[T any] interface {
 	*T
-	keyIs(k string) bool
+	// setCacheHash records h before the value is published.
+	setCacheHash(h uint64)
+	// cachedAs reports whether the value is the one of key k, whose hash is h.
+	cachedAs(h uint64, k string) bool
 }
 
 type cacheShard[T any] struct {
@@ -119,18 +127,8 @@ type cacheShard[T any] struct {
 	_ [56]byte // a shard per cache line: no false sharing between cores
 }
 
-// cacheTable is one shard's table. A slot is claimed by setting its hash (never 0) and
-// then filled with its value; a reader that finds the hash but not yet the value takes it
-// as a miss (the value is computed twice, which is harmless).
-type cacheTable[T any] struct {
-	slots [cacheShardSlots]cacheSlot[T]
-	n     atomic.Int32 // claimed slots
-}
-
-type cacheSlot[T any] struct {
-	h atomic.Uint64
-	v atomic.Pointer[T]
-}
+// cacheTable is one shard's table.
+type cacheTable[T any] [cacheShardSlots]atomic.Pointer[T]
 
 func newCache[T any, P keyed[T]]() *cache[T, P] {
 	c := &cache[T, P]{seed: maphash.MakeSeed()}
@@ -145,8 +143,8 @@ func (c *cache[T, P]) get(key string, make func(string) P) P {
 	return c.getHashed(c.hash(key), key, make)
 }
 
-// hash is the hash get uses for key (never 0: 0 marks a free slot).
-func (c *cache[T, P]) hash(key string) uint64 { return maphash.String(c.seed, key) | 1<<63 }
+// hash is the hash get uses for key.
+func (c *cache[T, P]) hash(key string) uint64 { return maphash.String(c.seed, key) }
 
 // getHashed is get with the key's hash already computed.
 func (c *cache[T, P]) getHashed(h uint64, key string, make func(string) P) P {
@@ -162,7 +160,7 @@ func (c *cache[T, P]) getHashed(h uint64, key string, make func(string) P) P {
 
 // getBytes is get for a byte slice key; it copies the key only on a miss.
 func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
-	h := maphash.Bytes(c.seed, key) | 1<<63
+	h := maphash.Bytes(c.seed, key)
 	sh := &c.shards[h%cacheShards]
 	if v := find[T, P](sh.t.Load(), h, unsafe.String(unsafe.SliceData(key), len(key))); v != nil {
 		return v
@@ -173,41 +171,41 @@ func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
 	return v
 }
 
+// slot is where a key of hash h starts its run in a shard's table.
+func slot(h uint64) uint64 { return (h / cacheShards) % cacheShardSlots }
+
 // find looks key up in the table; nil when it is not there.
 func find[T any, P keyed[T]](t *cacheTable[T], h uint64, key string) P {
-	for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
-		s := &t.slots[i]
-		switch s.h.Load() {
-		case 0:
+	for i, n := slot(h), 0; n < cacheMaxProbe; i, n = (i+1)%cacheShardSlots, n+1 {
+		v := P(t[i].Load())
+		if v == nil {
 			return nil
-		case h:
-			if v := P(s.v.Load()); v != nil && v.keyIs(key) {
-				return v
-			}
+		}
+		if v.cachedAs(h, key) {
+			return v
 		}
 	}
+	return nil
 }
 
-// put adds v (whose key hashes to h) to the shard, replacing a full table with an empty
-// one first.
+// put adds v (whose key hashes to h) to the shard, replacing its table with an empty one
+// when there is no free slot near the key's place.
 func (c *cache[T, P]) put(sh *cacheShard[T], h uint64, v P) {
+	v.setCacheHash(h)
 	for {
 		t := sh.t.Load()
-		if t.n.Add(1) > cacheShardMaxLen {
-			if sh.t.CompareAndSwap(t, new(cacheTable[T])) {
-				c.resets.Add(1)
-			}
-			continue
-		}
-		for i := (h / cacheShards) % cacheShardSlots; ; i = (i + 1) % cacheShardSlots {
-			s := &t.slots[i]
-			if s.h.Load() == 0 && s.h.CompareAndSwap(0, h) {
-				s.v.Store((*T)(v))
+		for i, n := slot(h), 0; n < cacheMaxProbe; i, n = (i+1)%cacheShardSlots, n+1 {
+			if t[i].Load() == nil && t[i].CompareAndSwap(nil, (*T)(v)) {
 				return
 			}
 		}
+		if sh.t.CompareAndSwap(t, new(cacheTable[T])) {
+			c.resets.Add(1)
+		}
 	}
 }
 
-// keyIs reports whether the info is the word k's (the word cache's key).
-func (wi *wordInfo) keyIs(k string) bool { return wi.word == k }
+func (wi *wordInfo) setCacheHash(h uint64) { wi.h = h }
+
+// cachedAs reports whether the info is the word k's (the word cache's key).
+func (wi *wordInfo) cachedAs(h uint64, k string) bool { return wi.h == h && wi.word == k }

@@ -44,9 +44,13 @@ func TestDigitOrStar(t *testing.T) {
 }
 
 // testEntry is a cached value of TestCache.
-type testEntry struct{ k, v string }
+type testEntry struct {
+	k, v string
+	h    uint64
+}
 
-func (e *testEntry) keyIs(k string) bool { return e.k == k }
+func (e *testEntry) setCacheHash(h uint64)            { e.h = h }
+func (e *testEntry) cachedAs(h uint64, k string) bool { return e.h == h && e.k == k }
 
 // TestCache checks the lock-free cache under concurrent use: every get returns the value
 // of its own key, each key is computed about once while it stays cached, and a shard that
@@ -87,7 +91,7 @@ func TestCache(t *testing.T) {
 		t.Errorf("resets = %d below the bound", c.resets.Load())
 	}
 	// Past the bound: more distinct keys than all shards hold.
-	many := cacheShards*cacheShardMaxLen + 10000
+	many := cacheShards*cacheShardSlots + 10000
 	for i := 0; i < many; i++ {
 		k := "k" + strconv.Itoa(i)
 		if e := c.get(k, mk); e.v != "v:"+k {
@@ -97,9 +101,22 @@ func TestCache(t *testing.T) {
 	if c.resets.Load() == 0 {
 		t.Error("no shard was reset past the bound")
 	}
-	for i := range c.shards {
-		if n := c.shards[i].t.Load().n.Load(); n > cacheShardMaxLen {
-			t.Errorf("shard %d holds %d > %d entries", i, n, cacheShardMaxLen)
+	// The keys still cached have their own values; the last one is there.
+	found := 0
+	for i := 0; i < many; i++ {
+		k := "k" + strconv.Itoa(i)
+		if e := find[testEntry](c.shards[c.hash(k)%cacheShards].t.Load(), c.hash(k), k); e != nil {
+			if e.v != "v:"+k {
+				t.Fatalf("find(%q) = %q", k, e.v)
+			}
+			found++
 		}
+	}
+	last := "k" + strconv.Itoa(many-1)
+	if find[testEntry](c.shards[c.hash(last)%cacheShards].t.Load(), c.hash(last), last) == nil {
+		t.Errorf("the last key inserted, %q, is not found", last)
+	}
+	if found == 0 || found > cacheShards*cacheShardSlots {
+		t.Errorf("%d keys still cached, want 1..%d", found, cacheShards*cacheShardSlots)
 	}
 }
