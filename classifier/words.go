@@ -85,15 +85,16 @@ type termHit struct {
 
 const (
 	cacheShards = 64
-	// cacheShardSlots is the size of a shard's table, and so its bound: 64 × 4096 ≈ 262k
-	// words and as many chunks, more than all the shared sets together hold (84k words,
-	// 141k chunks in 45k texts), and about 90 MiB at worst (every word new:
+	// cacheShardSlots is the size of a shard's table, and so its hard bound: 64 × 4096 ≈
+	// 262k words and as many chunks, about 90 MiB at worst (every word new:
 	// BenchmarkClassifyNewWords).
 	cacheShardSlots = 4096
 	// cacheMaxProbe is the longest run of slots a lookup or insert looks at: a table where
-	// an insert finds no free slot that close to its place (about three quarters full) is
-	// replaced by an empty one.
-	cacheMaxProbe = 32
+	// an insert finds no free slot that close to its place is replaced by an empty one.
+	// That happens at 69–80% full, 2,800–3,300 entries per shard, so each cache holds about
+	// 190k entries: more than all the shared sets together need (81k words, 141k chunks in
+	// 45k texts; no reset).
+	cacheMaxProbe = 48
 )
 
 // cache is a concurrency-safe, bounded cache of values that carry their own string key
