@@ -689,7 +689,8 @@ func fastDecodeClassifyIn(raw []byte, in *classifyIn) bool {
 				}
 			}
 			for _, k := range classifyInKeys {
-				if strings.EqualFold(k, string(key)) {
+				// Both are ASCII here, so only keys of the same length can fold together.
+				if len(k) == len(key) && strings.EqualFold(k, string(key)) {
 					return false
 				}
 			}
