@@ -333,7 +333,7 @@ func digitOrStar(s string) bool {
 // analyseWord computes the info of one word (a cache miss).
 func (c *Classifier) analyseWord(w string) *wordInfo {
 	wi := &wordInfo{word: w, stem: Stem(w)}
-	h := &wordHits{}
+	var h wordHits // allocated below only when not empty
 	c.toxic.analyse(w, wi)
 	h.topics = c.topics.wordHits(w, wi.stem)
 	// Words of the topic dictionaries are the residents' civic vocabulary («мусор»,
@@ -369,9 +369,10 @@ func (c *Classifier) analyseWord(w string) *wordInfo {
 			h.threatPhr = append(h.threatPhr, i)
 		}
 	}
-	wi.hits = h
-	if h.empty() {
-		wi.hits = c.noHits
+	wi.hits = c.noHits
+	if !h.empty() {
+		wi.hits = new(wordHits)
+		*wi.hits = h
 	}
 	return wi
 }

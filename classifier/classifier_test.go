@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -299,4 +300,33 @@ func TestGazetteerResolvesOKTMOCentres(t *testing.T) {
 			t.Errorf("%q: location %q, want %q", centre, cl.Location, want)
 		}
 	}
+}
+
+// TestConcurrentSameAsSequential: workers that share a fresh classifier, and so race on
+// analysing new words, decide every text as one classifier alone does, to the evidence.
+func TestConcurrentSameAsSequential(t *testing.T) {
+	texts := readTexts(t, "data/toxic-2ch-pikabu/dev.jsonl")[:3000]
+	seq := newTestClassifier(t)
+	want := make([]*otklik.Classification, len(texts))
+	for i, s := range texts {
+		want[i] = classify(seq, s)
+	}
+	shared := newTestClassifier(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range texts {
+				k := (j + g*len(texts)/4) % len(texts)
+				got := classify(shared, texts[k])
+				got.ClassifiedAt = want[k].ClassifiedAt
+				if !reflect.DeepEqual(got, want[k]) {
+					t.Errorf("%q: %+v, want %+v", texts[k], got, want[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

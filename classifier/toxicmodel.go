@@ -312,9 +312,11 @@ func eachFeature(a *analysis, mark bool, emit func(uint64)) int {
 func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func(uint64)) {
 	caps, civic, pron := 0, 0, 0
 	var prev *wordInfo
-	var seen map[*wordInfo]bool
+	// Words are told apart by their text: two workers that analyse a new word at once
+	// may each hold an info of it.
+	var seen map[string]bool
 	if len(a.winfo) > 48 {
-		seen = make(map[*wordInfo]bool, len(a.winfo))
+		seen = make(map[string]bool, len(a.winfo))
 	}
 	for i, wi := range a.winfo {
 		if a.toks[a.wpos[i]].Cap {
@@ -331,11 +333,11 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 		}
 		dup := false
 		if seen != nil {
-			dup = seen[wi]
-			seen[wi] = true
+			dup = seen[wi.word]
+			seen[wi.word] = true
 		} else {
 			for _, p := range a.winfo[:i] {
-				if p == wi {
+				if p == wi || p.word == wi.word {
 					dup = true
 					break
 				}

@@ -154,9 +154,7 @@ func (c *cache[T, P]) getHashed(h uint64, key string, make func(string) P) P {
 		return v // hits are counted by the caller, per text, not per word
 	}
 	c.misses.Add(1)
-	v := make(strings.Clone(key))
-	c.put(sh, h, v)
-	return v
+	return c.put(sh, h, key, make(strings.Clone(key)))
 }
 
 // getBytes is get for a byte slice key; it copies the key only on a miss.
@@ -167,9 +165,8 @@ func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
 		return v
 	}
 	c.misses.Add(1)
-	v := make(string(key))
-	c.put(sh, h, v)
-	return v
+	k := string(key)
+	return c.put(sh, h, k, make(k))
 }
 
 // slot is where a key of hash h starts its run in a shard's table.
@@ -189,15 +186,23 @@ func find[T any, P keyed[T]](t *cacheTable[T], h uint64, key string) P {
 	return nil
 }
 
-// put adds v (whose key hashes to h) to the shard, replacing its table with an empty one
-// when there is no free slot near the key's place.
-func (c *cache[T, P]) put(sh *cacheShard[T], h uint64, v P) {
+// put adds v (the value of key, whose hash is h) to the shard, replacing its table with
+// an empty one when there is no free slot near the key's place, and returns the value
+// cached for key: v, or the value another worker cached first.
+func (c *cache[T, P]) put(sh *cacheShard[T], h uint64, key string, v P) P {
 	v.setCacheHash(h)
 	for {
 		t := sh.t.Load()
 		for i, n := slot(h), 0; n < cacheMaxProbe; i, n = (i+1)%cacheShardSlots, n+1 {
-			if t[i].Load() == nil && t[i].CompareAndSwap(nil, (*T)(v)) {
-				return
+			cur := P(t[i].Load())
+			if cur == nil {
+				if t[i].CompareAndSwap(nil, (*T)(v)) {
+					return v
+				}
+				cur = P(t[i].Load()) // taken meanwhile: maybe by the same key
+			}
+			if cur.cachedAs(h, key) {
+				return cur
 			}
 		}
 		if sh.t.CompareAndSwap(t, new(cacheTable[T])) {
