@@ -14,6 +14,7 @@ import (
 
 	"github.com/otklik/otklik"
 	"github.com/otklik/otklik/classifier"
+	"github.com/otklik/otklik/internal/testenv"
 )
 
 func TestClassifyCmdLines(t *testing.T) {
@@ -112,14 +113,7 @@ func TestAppendClassifyOut(t *testing.T) {
 // BenchmarkClassifyCmd runs the whole command (JSON in and out, workers) on the toxic dev
 // set; the side-by-side comparison with naivestem is classifier/bench.sh.
 func BenchmarkClassifyCmd(b *testing.B) {
-	shared := os.Getenv("OTKLIK_SHARED")
-	if shared == "" {
-		shared = filepath.Join("..", "..", "..", "shared")
-	}
-	data, err := os.ReadFile(filepath.Join(shared, "data/toxic-2ch-pikabu/dev.jsonl"))
-	if err != nil {
-		b.Skipf("toxic dev set not found: %v", err)
-	}
+	data := toxicDev(b)
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
 		c := &cli{stdin: bytes.NewReader(data), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
@@ -132,14 +126,7 @@ func BenchmarkClassifyCmd(b *testing.B) {
 // BenchmarkClassifyLines measures the per-line work of the command (decode, classify,
 // encode) with a warm classifier, one worker.
 func BenchmarkClassifyLines(b *testing.B) {
-	shared := os.Getenv("OTKLIK_SHARED")
-	if shared == "" {
-		shared = filepath.Join("..", "..", "..", "shared")
-	}
-	data, err := os.ReadFile(filepath.Join(shared, "data/toxic-2ch-pikabu/dev.jsonl"))
-	if err != nil {
-		b.Skipf("toxic dev set not found: %v", err)
-	}
+	data := toxicDev(b)
 	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 	cl, err := classifier.New(classifier.DefaultConfig())
 	if err != nil {
@@ -216,10 +203,7 @@ var decodeCases = []string{
 // fields, the same error.
 func TestDecodeClassifyIn(t *testing.T) {
 	lines := decodeCases
-	shared := os.Getenv("OTKLIK_SHARED")
-	if shared == "" {
-		shared = filepath.Join("..", "..", "..", "shared")
-	}
+	shared := testenv.SharedDir(t)
 	for _, set := range []string{"toxic-2ch-pikabu", "saratov", "complaints-kursk", "complaints-spb-nashspb"} {
 		data, err := os.ReadFile(filepath.Join(shared, "data", set, "dev.jsonl"))
 		if err != nil {
@@ -287,14 +271,7 @@ func BenchmarkDecodeClassifyInJSON(b *testing.B) {
 }
 
 func benchDecode(b *testing.B, decode func([]byte, *classifyIn) error) {
-	shared := os.Getenv("OTKLIK_SHARED")
-	if shared == "" {
-		shared = filepath.Join("..", "..", "..", "shared")
-	}
-	data, err := os.ReadFile(filepath.Join(shared, "data/toxic-2ch-pikabu/dev.jsonl"))
-	if err != nil {
-		b.Skipf("toxic dev set not found: %v", err)
-	}
+	data := toxicDev(b)
 	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 	b.SetBytes(int64(len(data) / len(lines)))
 	b.ReportAllocs()
@@ -381,4 +358,13 @@ func TestClassifyThreads(t *testing.T) {
 			t.Fatalf("line %d: topic %s, want %s: %s", i+1, o.Topic, want, l)
 		}
 	}
+}
+
+// toxicDev reads the toxic dev set of the shared data (skipping the benchmark without it).
+func toxicDev(b *testing.B) []byte {
+	data, err := os.ReadFile(testenv.SharedFile(b, "data/toxic-2ch-pikabu/dev.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
 }
