@@ -160,42 +160,18 @@ func New(cfg Config) (*Classifier, error) {
 	}
 	// The parts load in parallel: the toxic model (the largest to decode), the topic model,
 	// the gazetteer with the priority rules, and here the lexicon with the topics.
-	type loaded[T any] struct {
-		v   T
-		err error
-	}
-	toxic := make(chan loaded[*ToxicModel], 1)
-	go func() {
-		m, err := loadToxicModel(cfg)
-		toxic <- loaded[*ToxicModel]{m, err}
-	}()
-	nb := make(chan loaded[*Model], 1)
-	go func() {
-		m, err := loadModel(cfg)
-		nb <- loaded[*Model]{m, err}
-	}()
+	toxic := inParallel(func() (*ToxicModel, error) { return loadToxicModel(cfg) })
+	nb := inParallel(func() (*Model, error) { return loadModel(cfg) })
 	type places struct {
 		gaz  *gazetteer
 		prio *priorityRules
 	}
-	other := make(chan loaded[places], 1)
-	go func() {
-		var p places
-		s, err := readData("gazetteer.txt")
-		if err == nil {
-			p.gaz, err = parseGazetteer(s)
+	other := inParallel(func() (p places, err error) {
+		if p.gaz, err = parseData("gazetteer.txt", parseGazetteer); err == nil {
+			p.prio, err = parseData("priority.tsv", parsePriority)
 		}
-		if err == nil {
-			s, err = readData("priority.tsv")
-		}
-		if err == nil {
-			p.prio, err = parsePriority(s)
-		}
-		if err != nil {
-			err = fmt.Errorf("classifier data: %w", err)
-		}
-		other <- loaded[places]{p, err}
-	}()
+		return p, err
+	})
 	c := &Classifier{cfg: cfg, cache: newCache[wordInfo](), chunks: newCache[chunk](), noHits: &wordHits{}, metrics: cfg.Metrics,
 		free: make(chan *analysis, 2*runtime.GOMAXPROCS(0))}
 	c.routing = DefaultRouting()
@@ -205,33 +181,24 @@ func New(cfg Config) (*Classifier, error) {
 	if !cfg.NoThreads {
 		c.threads = newThreads(c.routing)
 	}
-	s, err := readData("toxic.txt")
-	if err == nil {
-		c.toxic, err = parseToxic(s)
-	}
-	if err == nil {
-		s, err = readData("topics.tsv")
-	}
-	if err == nil {
-		c.topics, err = parseTopics(s)
-	}
-	if err != nil {
-		err = fmt.Errorf("classifier data: %w", err)
+	var err error
+	if c.toxic, err = parseData("toxic.txt", parseToxic); err == nil {
+		c.topics, err = parseData("topics.tsv", parseTopics)
 	}
 	// Every goroutine above is waited for, whatever fails first.
-	tm, nm, om := <-toxic, <-nb, <-other
-	for _, e := range []error{err, om.err, nm.err, tm.err} {
-		if e != nil {
-			return nil, e
-		}
+	tm, tErr := toxic()
+	nm, nErr := nb()
+	pl, pErr := other()
+	if err := errors.Join(err, pErr, nErr, tErr); err != nil {
+		return nil, err
 	}
-	c.gaz, c.prio = om.v.gaz, om.v.prio
+	c.gaz, c.prio = pl.gaz, pl.prio
 	c.model_id = "otklik-rules/" + DataVersion
-	if m := nm.v; m != nil {
-		c.model = m
-		c.model_id += "+nb/" + m.ID
+	if nm != nil {
+		c.model = nm
+		c.model_id += "+nb/" + nm.ID
 	}
-	if m := tm.v; m != nil {
+	if m := tm; m != nil {
 		if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
 			mm := *m
 			mm.Threshold = cfg.ToxicThreshold
@@ -246,11 +213,35 @@ func New(cfg Config) (*Classifier, error) {
 	return c, nil
 }
 
-// readData reads one of the embedded data files (the errors of reading and parsing them
-// are wrapped once, as "classifier data").
-func readData(name string) (string, error) {
+// inParallel runs f in its own goroutine and returns the function that waits for its
+// results.
+func inParallel[T any](f func() (T, error)) func() (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	return func() (T, error) {
+		r := <-done
+		return r.v, r.err
+	}
+}
+
+// parseData reads and parses one of the embedded data files.
+func parseData[T any](name string, parse func(string) (T, error)) (T, error) {
 	b, err := dataFS.ReadFile("data/" + name)
-	return string(b), err
+	if err == nil {
+		var v T
+		if v, err = parse(string(b)); err == nil {
+			return v, nil
+		}
+	}
+	var zero T
+	return zero, fmt.Errorf("classifier data: %w", err)
 }
 
 // loadModel returns the topic model the configuration asks for.
