@@ -291,13 +291,8 @@ func decodeAt(s string, i int) (rune, int) {
 	if t := s[i:]; len(t) > 1 && t[0]-0xD0 <= 3 && t[1]&0xC0 == 0x80 {
 		return rune(t[0]&0x1F)<<6 | rune(t[1]&0x3F), 2
 	}
-	return decodeSlow(s, i)
+	return utf8.DecodeRuneInString(s[i:])
 }
-
-// decodeSlow is the rest of decodeAt, kept out of line so that decodeAt is inlined.
-//
-//go:noinline
-func decodeSlow(s string, i int) (rune, int) { return utf8.DecodeRuneInString(s[i:]) }
 
 // asciiSpace marks the ASCII white space of isSpace.
 var asciiSpace = [utf8.RuneSelf]bool{' ': true, '\n': true, '\t': true, '\r': true, '\v': true, '\f': true}
@@ -427,13 +422,11 @@ type chunk struct {
 	_    [24]byte
 }
 
-func (e *chunk) setCacheHash(uint64) {} // keys are compared inline: see keyIs
+func (e *chunk) setCacheHash(uint64) {} // the key is compared inline: see cachedAs
 
-// cachedAs reports whether the chunk's key is k.
-func (e *chunk) cachedAs(_ uint64, k string) bool { return e.keyIs(k) }
-
-// keyIs reports whether the chunk's key is k.
-func (e *chunk) keyIs(k string) bool {
+// cachedAs reports whether the chunk's key is k (without a hash: the key is at hand in
+// the chunk's first cache line).
+func (e *chunk) cachedAs(_ uint64, k string) bool {
 	if uint64(len(k)) != uint64(e.klen) && !(e.klen == math.MaxUint32 && len(k) > math.MaxUint32) {
 		return false
 	}

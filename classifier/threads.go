@@ -36,8 +36,9 @@ func newThreads(routing map[string]string) *Threads {
 	return &Threads{routing: routing, posts: map[string]threadClass{}}
 }
 
-// threadKey names the thread of a classified publication: its own for a post, its
-// parent's for a comment; "" when the publication does not say.
+// threadKey names the thread of a classified publication (otklik.Publication.ThreadID:
+// its own id for a post, its parent's for a comment); "" when the publication does not
+// say which wall it is on or which post it is under.
 func threadKey(p *otklik.Publication) string {
 	id := p.PostID
 	if p.Kind == otklik.Comment {
@@ -46,34 +47,30 @@ func threadKey(p *otklik.Publication) string {
 	if id == "" || p.Owner == "" {
 		return ""
 	}
-	return string(p.Network) + "|" + p.Owner + "|" + id
+	return p.ThreadID()
+}
+
+// Remembers reports whether Apply records p: a classified post of a known thread whose
+// topic is not "other". A nil Threads remembers nothing.
+func (t *Threads) Remembers(p *otklik.Publication) bool {
+	return t != nil && p.Class != nil && p.Kind != otklik.Comment && p.Class.Topic != "other" && threadKey(p) != ""
 }
 
 // Needs reports whether Apply may change p: a classified comment under a known post whose
 // topic is "other". A nil Threads needs nothing.
 func (t *Threads) Needs(p *otklik.Publication) bool {
-	return t != nil && p.Class != nil && p.Kind == otklik.Comment && threadKey(p) != "" && p.Class.Topic == "other"
+	return t != nil && p.Class != nil && p.Kind == otklik.Comment && p.Class.Topic == "other" && threadKey(p) != ""
 }
 
 // Apply records a classified post, or fills a classified comment's topic from its post as
 // described on Threads; it reports whether it changed p.Class. A nil Threads does nothing.
 func (t *Threads) Apply(p *otklik.Publication) bool {
-	if t == nil || p.Class == nil {
-		return false
-	}
-	key := threadKey(p)
-	if key == "" {
-		return false
-	}
-	if p.Kind != otklik.Comment {
-		if p.Class.Topic == "other" {
-			return false
-		}
+	if t.Remembers(p) {
 		t.mu.Lock()
 		if len(t.posts) >= maxThreads {
 			clear(t.posts)
 		}
-		t.posts[key] = threadClass{topic: p.Class.Topic}
+		t.posts[threadKey(p)] = threadClass{topic: p.Class.Topic}
 		t.mu.Unlock()
 		return false
 	}
@@ -81,7 +78,7 @@ func (t *Threads) Apply(p *otklik.Publication) bool {
 		return false
 	}
 	t.mu.Lock()
-	post, ok := t.posts[key]
+	post, ok := t.posts[threadKey(p)]
 	t.mu.Unlock()
 	if !ok {
 		return false

@@ -392,7 +392,7 @@ func classifyLines(cl *classifier.Classifier, b *classifyBatch) {
 		}
 		out = appendClassifyOut(out, in.ID, p.Class)
 		out = append(out, '\n')
-		if threads != nil && p.Kind != otklik.Comment && p.Owner != "" && p.PostID != "" && p.Class.Topic != "other" {
+		if threads.Remembers(&p) {
 			q := p
 			b.segs = append(b.segs, threadSeg{at: len(out), p: &q})
 		}
