@@ -29,7 +29,7 @@ type Row struct {
 	Text string
 	Kind otklik.Kind
 	// Network, Owner, PostID and ParentID place a row in its thread (the demo corpus), so
-	// that a comment can take its post's topic and location (classifier.Threads).
+	// that a comment can take its post's topic (classifier.Threads).
 	Network                 otklik.Network
 	Owner, PostID, ParentID string
 	Eng                     otklik.Engagement
