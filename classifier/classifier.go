@@ -146,6 +146,8 @@ type Classifier struct {
 	metrics  *Metrics
 	threads  *Threads
 	model_id string
+	// modelTerm and tmodelTerm name the topic and toxic models in explanations.
+	modelTerm, tmodelTerm string
 	// free holds scratch spaces between calls. Not a sync.Pool: their buffers are worth
 	// keeping across garbage collections.
 	free chan *analysis
@@ -197,6 +199,7 @@ func New(cfg Config) (*Classifier, error) {
 	if nm != nil {
 		c.model = nm
 		c.model_id += "+nb/" + nm.ID
+		c.modelTerm = "model:" + nm.ID
 	}
 	if m := tm; m != nil {
 		if cfg.ToxicThreshold > 0 && cfg.ToxicThreshold < 1 {
@@ -206,6 +209,7 @@ func New(cfg Config) (*Classifier, error) {
 		}
 		c.tmodel = m
 		c.model_id += "+lr/" + m.ID
+		c.tmodelTerm = "model:" + m.ID
 	}
 	if c.metrics != nil {
 		c.metrics.attach(c.cache, c.chunks)
@@ -297,6 +301,8 @@ type analysis struct {
 	winfo []*wordInfo // info of each entry of words
 	wpos  []int       // token index of each entry of words
 	feats []uint64
+	// seen is walkFeatures' set of the words of a long text.
+	seen map[string]struct{}
 }
 
 // release returns a scratch space for reuse.
@@ -467,7 +473,7 @@ func (c *Classifier) classify(text string, kind otklik.Kind, eng otklik.Engageme
 			a.feats = feats
 			if p, top := c.tmodel.Score(feats); p >= c.tmodel.Threshold && len(top) > 0 && top[0].Weight >= minStrongWeight {
 				cl.Drop = append(cl.Drop, otklik.Insult)
-				expl["insult"] = append([]otklik.Evidence{{Term: "model:" + c.tmodel.ID, Weight: round2(p)}}, top...)
+				expl["insult"] = append([]otklik.Evidence{{Term: c.tmodelTerm, Weight: round2(p)}}, top...)
 			}
 		}
 	}

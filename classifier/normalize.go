@@ -274,12 +274,17 @@ type tokenizer struct {
 	lookups uint64
 	// alt is set by makeWord to the masked spelling of a word written with '@'.
 	alt string
+	// spans is tokenize's scratch list of a text's chunks.
+	spans []chunkSpan
+	// touched accumulates what touch read, so that the reads are not optimised away.
+	touched uint64
 }
 
-// chunk returns the tokens of one chunk, from the cache.
-func (z *tokenizer) chunk(key string) *chunk {
-	z.lookups++
-	return z.chunks.getHashed(z.chunks.hash(key), key, z.scanChunk)
+// chunkSpan is a chunk of the text being tokenized, s[start:end] with the hash h of its
+// key, or a line break (end < 0).
+type chunkSpan struct {
+	start, end int
+	h          uint64
 }
 
 // decodeAt is utf8.DecodeRuneInString(s[i:]) with the two-byte Cyrillic letters decoded
@@ -339,15 +344,17 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 		toks, _, _ = z.scan(s, toks, true, false)
 		return z.joinSpelled(toks)
 	}
-	// With a chunk cache: split at white space and replay each chunk's tokens.
-	sentence, dash := true, false
-	i := 0
-	for i < len(s) {
+	// With a chunk cache: split at white space, then replay each chunk's tokens. The
+	// chunks' hashes are computed and their places in the cache touched before any is
+	// replayed, so that the memory loads of all the lookups of a text overlap instead of
+	// waiting one after another.
+	spans := z.spans[:0]
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c < 0x80 {
 			if isSpace(rune(c)) {
 				if c == '\n' {
-					sentence = true
+					spans = append(spans, chunkSpan{start: i, end: -1}) // a line break
 				}
 				i++
 				continue
@@ -379,7 +386,20 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			}
 			j += n
 		}
-		e := z.chunk(s[i:j])
+		h := z.chunks.hash(s[i:j])
+		z.touched += z.chunks.touch(h)
+		spans = append(spans, chunkSpan{start: i, end: j, h: h})
+		i = j
+	}
+	z.spans = spans
+	sentence, dash := true, false
+	for _, sp := range spans {
+		if sp.end < 0 {
+			sentence = true
+			continue
+		}
+		z.lookups++
+		e := z.chunks.getHashed(sp.h, s[sp.start:sp.end], z.scanChunk)
 		if e.ntoks == 0 {
 			sentence, dash = sentence || e.sentence, dash || e.dash
 		} else {
@@ -393,7 +413,6 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			toks[k].Dash = toks[k].Dash || dash
 			sentence, dash = e.sentence, e.dash
 		}
-		i = j
 	}
 	if z.lookups >= 1024 {
 		z.chunks.lookups.Add(z.lookups)

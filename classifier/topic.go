@@ -305,7 +305,7 @@ func (c *Classifier) topicOf(a *analysis) (string, []otklik.Evidence) {
 	}
 	sort.SliceStable(ev, func(i, j int) bool { return ev[i].Weight > ev[j].Weight })
 	if probs != nil && probs[best] > 0.05 {
-		ev = append(ev, otklik.Evidence{Term: "model:" + c.model.ID, Weight: round2(c.cfg.ModelWeight * probs[best])})
+		ev = append(ev, otklik.Evidence{Term: c.modelTerm, Weight: round2(c.cfg.ModelWeight * probs[best])})
 	}
 	return topicIDs[best], ev
 }

@@ -314,9 +314,15 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 	var prev *wordInfo
 	// Words are told apart by their text: two workers that analyse a new word at once
 	// may each hold an info of it.
-	var seen map[string]bool
+	// A long text's words go through a set kept with the scratch space (cleared, not
+	// reallocated, for each text); a short one's are compared with those before them.
+	var seen map[string]struct{}
 	if len(a.winfo) > 48 {
-		seen = make(map[string]bool, len(a.winfo))
+		if a.seen == nil {
+			a.seen = make(map[string]struct{}, len(a.winfo))
+		}
+		seen = a.seen
+		clear(seen)
 	}
 	for i, wi := range a.winfo {
 		if a.toks[a.wpos[i]].Cap {
@@ -333,8 +339,8 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 		}
 		dup := false
 		if seen != nil {
-			dup = seen[wi.word]
-			seen[wi.word] = true
+			_, dup = seen[wi.word]
+			seen[wi.word] = struct{}{}
 		} else {
 			for _, p := range a.winfo[:i] {
 				if p == wi || p.word == wi.word {
