@@ -280,11 +280,32 @@ type tokenizer struct {
 	touched uint64
 }
 
+// touchChunks reads, for each chunk of a text, the first slot of the cache where its key
+// would be, then the first word of the value there, if any, and returns what it read.
+// Called before the chunks are looked up one by one, it brings their slots and values
+// into the processor's cache with loads that do not wait for each other.
+func touchChunks(c *cache[chunk, *chunk], spans []chunkSpan) uint64 {
+	for k := range spans {
+		if h := spans[k].h; spans[k].end >= 0 {
+			spans[k].v = c.shards[h%cacheShards].t.Load()[slot(h)].Load()
+		}
+	}
+	var sum uint64
+	for k := range spans {
+		if v := spans[k].v; v != nil {
+			sum += uint64(v.klen)
+		}
+	}
+	return sum
+}
+
 // chunkSpan is a chunk of the text being tokenized, s[start:end] with the hash h of its
 // key, or a line break (end < 0).
 type chunkSpan struct {
 	start, end int
 	h          uint64
+	// v is set by touch: the value in the first slot of h's run.
+	v *chunk
 }
 
 // decodeAt is utf8.DecodeRuneInString(s[i:]) with the two-byte Cyrillic letters decoded
@@ -386,12 +407,11 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			}
 			j += n
 		}
-		h := z.chunks.hash(s[i:j])
-		z.touched += z.chunks.touch(h)
-		spans = append(spans, chunkSpan{start: i, end: j, h: h})
+		spans = append(spans, chunkSpan{start: i, end: j, h: z.chunks.hash(s[i:j])})
 		i = j
 	}
 	z.spans = spans
+	z.touched += touchChunks(z.chunks, spans)
 	sentence, dash := true, false
 	for _, sp := range spans {
 		if sp.end < 0 {

@@ -169,19 +169,6 @@ func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
 	return c.put(sh, h, k, make(k))
 }
 
-// touch reads the first slot where a key of hash h would be and the first word of the
-// value there, if any, and returns what it read: called for the keys of a text before
-// they are looked up one by one, it brings their slots and values into the processor's
-// cache with overlapping loads, not one after another.
-func (c *cache[T, P]) touch(h uint64) uint64 {
-	t := c.shards[h%cacheShards].t.Load()
-	p := t[slot(h)].Load()
-	if p == nil {
-		return 0
-	}
-	return uint64(*(*uint8)(unsafe.Pointer(p)))
-}
-
 // slot is where a key of hash h starts its run in a shard's table.
 func slot(h uint64) uint64 { return (h / cacheShards) % cacheShardSlots }
 
