@@ -133,11 +133,23 @@ func FuzzNormalize(f *testing.F) {
 		if !utf8.ValidString(n) {
 			t.Fatalf("Normalize(%q) = %q: invalid UTF-8", s, n)
 		}
-		for _, tok := range Tokenize(s, nil) {
+		plain := Tokenize(s, nil)
+		for _, tok := range plain {
 			if !utf8.ValidString(tok.Text) || tok.Text == "" {
 				t.Fatalf("Tokenize(%q): bad token %+v", s, tok)
 			}
 		}
+		// The classifier tokenizes through its chunk cache: the same tokens.
+		a := c.analyse(s)
+		if len(a.toks) != len(plain) {
+			t.Fatalf("%q: %d tokens via caches, %d plain", s, len(a.toks), len(plain))
+		}
+		for i := range plain {
+			if g := a.toks[i]; g.Text != plain[i].Text || g.Kind != plain[i].Kind || g.SentenceStart != plain[i].SentenceStart || g.Dash != plain[i].Dash || g.Cap != plain[i].Cap || g.Masked != plain[i].Masked {
+				t.Fatalf("%q token %d: cached %+v, plain %+v", s, i, g, plain[i])
+			}
+		}
+		c.release(a)
 		p := publication(s)
 		c.Classify(p)
 		if p.Class == nil || p.Class.Topic == "" || p.Class.Priority == "" {

@@ -343,7 +343,9 @@ func walkFeatures(a *analysis, word func(wi *wordInfo, dup bool) bool, emit func
 			seen[wi.word] = struct{}{}
 		} else {
 			for _, p := range a.winfo[:i] {
-				if p == wi || p.word == wi.word {
+				// Infos of the same word come from the same cache and so carry the same
+				// hash: comparing it first spares most string comparisons.
+				if p == wi || p.h == wi.h && p.word == wi.word {
 					dup = true
 					break
 				}
