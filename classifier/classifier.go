@@ -387,6 +387,7 @@ func (c *Classifier) analyse(text string) *analysis {
 			return wi.word, wi
 		}
 		a.z.chunks = c.chunks
+		a.z.words, a.z.analyseWord = c.cache, c.analyseWord
 	}
 	a.toks = a.z.tokenize(text, a.toks)
 	a.infos = a.infos[:0]

@@ -188,6 +188,11 @@ func TestMetrics(t *testing.T) {
 	}
 	classify(c, "х.у.й вам а не дороги")
 	classify(c, "х.у.й вам а не дороги")
+	// Five distinct chunks, a masked word and four plain ones (looked up in the word
+	// cache), each missed once; the second text hits them all.
+	if got := c.chunks.misses.Load(); got != 5 {
+		t.Errorf("chunk misses = %d, want 5", got)
+	}
 	if got := testutil.ToFloat64(m.dropped.WithLabelValues("obscene")); got != 2 {
 		t.Errorf("dropped obscene = %v, want 2", got)
 	}

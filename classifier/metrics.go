@@ -51,7 +51,7 @@ func (m *Metrics) attach(c *cache[wordInfo, *wordInfo], ch *cache[chunk, *chunk]
 			get        func() float64
 		}{
 			{"otklik_classifier_chunk_lookups_total", "Text chunks (words with their punctuation) looked up in the caches (counted in batches of 1024).", func() float64 { return float64(ch.lookups.Load()) }},
-			{"otklik_classifier_chunk_misses_total", "Text chunks tokenized because they were not cached.", func() float64 { return float64(ch.misses.Load()) }},
+			{"otklik_classifier_chunk_misses_total", "Text chunks not found in the caches: tokenized, or, when a chunk is a plain lower-case word, analysed as a new word.", func() float64 { return float64(ch.misses.Load()) }},
 			{"otklik_classifier_word_misses_total", "Words analysed (stemmed, matched) because they were not cached.", func() float64 { return float64(c.misses.Load()) }},
 			{"otklik_classifier_cache_resets_total", "Cache shards emptied because they reached their bound.", func() float64 { return float64(c.resets.Load() + ch.resets.Load()) }},
 		} {

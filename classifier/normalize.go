@@ -270,6 +270,10 @@ type tokenizer struct {
 	b      []byte
 	intern func([]byte) (string, *wordInfo)
 	chunks *cache[chunk, *chunk]
+	// words and analyseWord are the word cache and how it analyses a new word: a chunk
+	// that is a plain word (see chunkEnd) is looked up there directly.
+	words       *cache[wordInfo, *wordInfo]
+	analyseWord func(string) *wordInfo
 	// lookups counts chunk lookups since the last flush to chunks.lookups.
 	lookups uint64
 	// alt is set by makeWord to the masked spelling of a word written with '@'.
@@ -280,32 +284,86 @@ type tokenizer struct {
 	touched uint64
 }
 
-// touchChunks reads, for each chunk of a text, the first slot of the cache where its key
+// touch reads, for each chunk of a text, the first slot of the cache where its key
 // would be, then the first word of the value there, if any, and returns what it read.
 // Called before the chunks are looked up one by one, it brings their slots and values
 // into the processor's cache with loads that do not wait for each other.
-func touchChunks(c *cache[chunk, *chunk], spans []chunkSpan) uint64 {
+func (z *tokenizer) touch(spans []chunkSpan) uint64 {
 	for k := range spans {
-		if h := spans[k].h; spans[k].end >= 0 {
-			spans[k].v = c.shards[h%cacheShards].t.Load()[slot(h)].Load()
+		switch h := spans[k].h; {
+		case spans[k].end < 0:
+		case spans[k].word:
+			spans[k].wv = z.words.shards[h%cacheShards].t.Load()[slot(h)].Load()
+		default:
+			spans[k].v = z.chunks.shards[h%cacheShards].t.Load()[slot(h)].Load()
 		}
 	}
 	var sum uint64
 	for k := range spans {
 		if v := spans[k].v; v != nil {
 			sum += uint64(v.klen)
+		} else if wv := spans[k].wv; wv != nil {
+			sum += wv.h
 		}
 	}
 	return sum
 }
 
+// chunkEnd returns the end of the chunk (the run of non-space characters) that starts at
+// s[i], and whether the chunk is a plain word: lower-case basic Cyrillic letters only (а–я;
+// not ё), without a run of three identical letters. The tokenizer's one token of a plain
+// word is a Word whose text is the chunk itself (TestChunkEnd). s is valid UTF-8.
+func chunkEnd(s string, i int) (int, bool) {
+	j := i
+	// bad collects, without branches, a letter beyond а–я or a third identical letter in a
+	// row; p1 and p2 are the two letters before.
+	var bad, p1, p2 uint32
+	for j < len(s) {
+		c := s[j]
+		if c < 0x80 {
+			if asciiSpace[c] {
+				break
+			}
+			bad = 1
+			j++
+			continue
+		}
+		if c-0xD0 <= 3 {
+			// Basic Cyrillic (two bytes) is never a space.
+			r := uint32(c&0x1F)<<6 | uint32(s[j+1]&0x3F)
+			bad |= (r-0x430)>>5 | b2u(r == p1 && r == p2)
+			p2, p1 = p1, r
+			j += 2
+			continue
+		}
+		r, n := decodeAt(s, j)
+		if isSpace(r) {
+			break
+		}
+		bad = 1
+		j += n
+	}
+	return j, bad == 0 && j > i
+}
+
+// b2u is 1 for true, 0 for false.
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // chunkSpan is a chunk of the text being tokenized, s[start:end] with the hash h of its
-// key, or a line break (end < 0).
+// key in the chunk cache, or in the word cache when word is set (a plain word), or a line
+// break (end < 0).
 type chunkSpan struct {
 	start, end int
 	h          uint64
-	// v is set by touch: the value in the first slot of h's run.
-	v *chunk
+	word       bool
+	// v and wv are set by touch: the value in the first slot of h's run.
+	v  *chunk
+	wv *wordInfo
 }
 
 // decodeAt is utf8.DecodeRuneInString(s[i:]) with the two-byte Cyrillic letters decoded
@@ -386,32 +444,16 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 				continue
 			}
 		}
-		j := i
-		for j < len(s) {
-			c := s[j]
-			if c < 0x80 {
-				if asciiSpace[c] {
-					break
-				}
-				j++
-				continue
-			}
-			if c >= 0xD0 && c <= 0xD3 {
-				// Basic Cyrillic (two bytes; s is valid UTF-8 here) is never a space.
-				j += 2
-				continue
-			}
-			r, n := decodeAt(s, j)
-			if isSpace(r) {
-				break
-			}
-			j += n
+		j, plain := chunkEnd(s, i)
+		if key := s[i:j]; plain && z.words != nil {
+			spans = append(spans, chunkSpan{start: i, end: j, h: z.words.hash(key), word: true})
+		} else {
+			spans = append(spans, chunkSpan{start: i, end: j, h: z.chunks.hash(key)})
 		}
-		spans = append(spans, chunkSpan{start: i, end: j, h: z.chunks.hash(s[i:j])})
 		i = j
 	}
 	z.spans = spans
-	z.touched += touchChunks(z.chunks, spans)
+	z.touched += z.touch(spans)
 	sentence, dash := true, false
 	for _, sp := range spans {
 		if sp.end < 0 {
@@ -419,6 +461,16 @@ func (z *tokenizer) tokenize(s string, buf []Token) []Token {
 			continue
 		}
 		z.lookups++
+		if sp.word {
+			// A plain word is its own one token: what the chunk cache would hold for it.
+			wi, missed := z.words.lookup(sp.h, s[sp.start:sp.end], z.analyseWord)
+			if missed {
+				z.chunks.misses.Add(1)
+			}
+			toks = append(toks, Token{Text: wi.word, wi: wi, Kind: Word, SentenceStart: sentence, Dash: dash})
+			sentence, dash = false, false
+			continue
+		}
 		e := z.chunks.getHashed(sp.h, s[sp.start:sp.end], z.scanChunk)
 		if e.ntoks == 0 {
 			sentence, dash = sentence || e.sentence, dash || e.dash

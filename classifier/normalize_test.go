@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode"
@@ -227,5 +228,73 @@ func TestIsSpace(t *testing.T) {
 		if isSpace(r) != unicode.IsSpace(r) {
 			t.Fatalf("isSpace(%U) = %v", r, isSpace(r))
 		}
+	}
+}
+
+// TestChunkEnd checks chunkEnd's ends and its plain words, which the classifier looks up
+// in the word cache without tokenizing them: the tokenizer's one token of a plain word is
+// a Word whose text is the chunk itself.
+func TestChunkEnd(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		end   int
+		plain bool
+	}{
+		{"вода", 8, true},
+		{"вода есть", 8, true},
+		{"вода\u00a0есть", 8, true},
+		{"яма", 6, true},
+		{"ссылка", 12, true}, // two identical letters in a row stay, three are squeezed
+		{"сссылка", 14, false},
+		{"оооочень", 16, false},
+		{"Вода", 8, false},
+		{"ёлка", 8, false}, // ё is folded to е
+		{"вода,", 9, false},
+		{"из-за", 9, false},
+		{"х*й", 5, false},
+		{"бл@ть", 9, false},
+		{"3аебали", 13, false},
+		{"вoда", 7, false}, // a Latin o
+		{"мамы64", 10, false},
+		{"ї", 2, false},
+		{"", 0, false},
+		{" вода", 0, false},
+	} {
+		end, plain := chunkEnd(tc.s, 0)
+		if end != tc.end || plain != tc.plain {
+			t.Errorf("chunkEnd(%q) = %d, %v; want %d, %v", tc.s, end, plain, tc.end, tc.plain)
+		}
+	}
+	// Every plain word, among random chunks over letters that make them plain or not.
+	letters := []rune("абвгдежзийклмнопрстуфхцчшщъыьэюяёАЯaо-*3")
+	rng := rand.New(rand.NewPCG(1, 2))
+	plains := 0
+	for n := 0; n < 200000; n++ {
+		rs := make([]rune, 1+rng.IntN(8))
+		for i := range rs {
+			if i > 0 && rng.IntN(4) == 0 {
+				rs[i] = rs[i-1]
+			} else if rng.IntN(10) == 0 {
+				rs[i] = letters[rng.IntN(len(letters))]
+			} else {
+				rs[i] = letters[rng.IntN(32)]
+			}
+		}
+		s := string(rs)
+		end, plain := chunkEnd(s, 0)
+		if end != len(s) {
+			t.Fatalf("chunkEnd(%q) = %d, want %d", s, end, len(s))
+		}
+		if !plain {
+			continue
+		}
+		plains++
+		toks := Tokenize(s, nil)
+		if len(toks) != 1 || toks[0].Kind != Word || toks[0].Text != s || toks[0].Cap || toks[0].Masked {
+			t.Fatalf("plain word %q tokenized as %+v", s, toks)
+		}
+	}
+	if plains < 10000 {
+		t.Errorf("only %d plain words among the random chunks", plains)
 	}
 }

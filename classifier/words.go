@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -52,7 +53,10 @@ type wordInfo struct {
 	// h is the hash of word in the word cache.
 	h  uint64
 	tn int32
-	_  [20]byte // pads to the 128-byte size class (see above)
+	// short holds word inline when it has at most 19 bytes (slen of them; 255 when longer),
+	// so that a cache lookup compares keys without reading the word's own memory.
+	short [19]byte
+	slen  uint8
 }
 
 // wordHits are the dictionary entries a word matches on its own or starts.
@@ -117,7 +121,8 @@ type cache[T any, P keyed[T]] struct {
 // and tells whether it is the value of a key.
 type keyed[T any] interface {
 	*T
-	// setCacheHash records h before the value is published.
+	// setCacheHash records h (and what else cachedAs compares) before the value is
+	// published.
 	setCacheHash(h uint64)
 	// cachedAs reports whether the value is the one of key k, whose hash is h.
 	cachedAs(h uint64, k string) bool
@@ -149,12 +154,18 @@ func (c *cache[T, P]) hash(key string) uint64 { return maphash.String(c.seed, ke
 
 // getHashed is get with the key's hash already computed.
 func (c *cache[T, P]) getHashed(h uint64, key string, make func(string) P) P {
+	v, _ := c.lookup(h, key, make)
+	return v
+}
+
+// lookup is getHashed that also tells whether the key was missing.
+func (c *cache[T, P]) lookup(h uint64, key string, make func(string) P) (P, bool) {
 	sh := &c.shards[h%cacheShards]
 	if v := find[T, P](sh.t.Load(), h, key); v != nil {
-		return v // hits are counted by the caller, per text, not per word
+		return v, false // hits are counted by the caller, per text, not per word
 	}
 	c.misses.Add(1)
-	return c.put(sh, h, key, make(strings.Clone(key)))
+	return c.put(sh, h, key, make(strings.Clone(key))), true
 }
 
 // getBytes is get for a byte slice key; it copies the key only on a miss.
@@ -211,7 +222,21 @@ func (c *cache[T, P]) put(sh *cacheShard[T], h uint64, key string, v P) P {
 	}
 }
 
-func (wi *wordInfo) setCacheHash(h uint64) { wi.h = h }
+func (wi *wordInfo) setCacheHash(h uint64) {
+	wi.h = h
+	wi.slen = math.MaxUint8
+	if len(wi.word) <= len(wi.short) {
+		wi.slen = uint8(copy(wi.short[:], wi.word))
+	}
+}
 
 // cachedAs reports whether the info is the word k's (the word cache's key).
-func (wi *wordInfo) cachedAs(h uint64, k string) bool { return wi.h == h && wi.word == k }
+func (wi *wordInfo) cachedAs(h uint64, k string) bool {
+	if wi.h != h {
+		return false
+	}
+	if len(k) <= len(wi.short) {
+		return int(wi.slen) == len(k) && string(wi.short[:len(k)]) == k
+	}
+	return wi.word == k
+}
