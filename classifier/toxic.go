@@ -72,34 +72,55 @@ func same(s string) string { return s }
 
 // firstTwo is a list indexed by the first two bytes (one Cyrillic letter) of each entry's
 // key, in order, for entries matched as prefixes of a word. It has no index when a key is
-// shorter than two bytes: then every word is compared with the whole list.
+// shorter than two bytes: then every word is compared with the whole list. Keys that
+// start with а–я (and ё) are indexed by an array, others by a map.
 type firstTwo[T any] struct {
-	all []T
-	by  map[string][]T
+	all     []T
+	indexed bool
+	cyr     [128][]T // by cyrIndex
+	other   map[string][]T
+}
+
+// cyrIndex is the index in firstTwo.cyr of a key starting with the bytes b0 b1, or -1
+// when b0 is not 0xD0 or 0xD1 (the lead bytes of а–я, ё and the capitals).
+func cyrIndex(b0, b1 byte) int {
+	if b0-0xD0 > 1 {
+		return -1
+	}
+	return int(b0-0xD0)<<6 | int(b1&0x3F)
 }
 
 func newFirstTwo[T any](list []T, key func(T) string) firstTwo[T] {
-	x := firstTwo[T]{all: list, by: map[string][]T{}}
+	x := firstTwo[T]{all: list, indexed: true}
 	for _, e := range list {
 		k := key(e)
 		if len(k) < 2 {
-			x.by = nil
-			break
+			return firstTwo[T]{all: list}
 		}
-		x.by[k[:2]] = append(x.by[k[:2]], e)
+		if ci := cyrIndex(k[0], k[1]); ci >= 0 {
+			x.cyr[ci] = append(x.cyr[ci], e)
+			continue
+		}
+		if x.other == nil {
+			x.other = map[string][]T{}
+		}
+		x.other[k[:2]] = append(x.other[k[:2]], e)
 	}
 	return x
 }
 
 // of returns the entries whose key may be a prefix of w.
-func (x firstTwo[T]) of(w string) []T {
-	if x.by == nil {
+func (x *firstTwo[T]) of(w string) []T {
+	if !x.indexed {
 		return x.all
 	}
 	if len(w) < 2 {
 		return nil
 	}
-	return x.by[w[:2]]
+	if ci := cyrIndex(w[0], w[1]); ci >= 0 {
+		return x.cyr[ci]
+	}
+	return x.other[w[:2]]
 }
 
 // excepted reports whether w is a hard negative of the matcher (it starts with one of its

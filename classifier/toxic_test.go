@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/otklik/otklik"
@@ -140,6 +141,35 @@ func TestGlobMatch(t *testing.T) {
 	for _, tc := range tests {
 		if got := globMatch([]rune(tc.w), []rune(tc.s), 0, 0, 0); got != tc.want {
 			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.w, tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestFirstTwo checks that the first-letter index returns, for any word, every entry whose
+// key is a prefix of the word, in the list's order (array-indexed Cyrillic, map-indexed
+// other first bytes, and no index when a key is shorter than two bytes).
+func TestFirstTwo(t *testing.T) {
+	keys := []string{"бля", "блят", "еб", "ёб", "ёж", "яй", "Ху", "пизд", "mu", "m*", "*ба", "х", "z"}
+	words := []string{"блять", "бля", "еба", "ёбаный", "ёж", "яйцо", "Хутор", "пиздец", "mudak", "m*dak", "*бать", "хер", "zzz", "а", "я", "", "ж"}
+	for _, list := range [][]string{keys[:len(keys)-1], keys} { // indexed; not (a one-byte key)
+		x := newFirstTwo(list, same)
+		for _, w := range words {
+			var want []string
+			for _, k := range list {
+				if strings.HasPrefix(w, k) {
+					want = append(want, k)
+				}
+			}
+			got := x.of(w)
+			var gotPrefixes []string
+			for _, k := range got {
+				if strings.HasPrefix(w, k) {
+					gotPrefixes = append(gotPrefixes, k)
+				}
+			}
+			if !slices.Equal(gotPrefixes, want) {
+				t.Errorf("index of %d keys, %q: prefixes %q among %q, want %q", len(list), w, gotPrefixes, got, want)
+			}
 		}
 	}
 }
