@@ -284,18 +284,18 @@ type tokenizer struct {
 	touched uint64
 }
 
-// touch reads, for each chunk of a text, the first slot of the cache where its key
-// would be, then the first word of the value there, if any, and returns what it read.
+// touch reads, for each chunk of a text, the value in the first cache slot where its key
+// would be (see cache.first), then a word of that value, and returns what it read.
 // Called before the chunks are looked up one by one, it brings their slots and values
 // into the processor's cache with loads that do not wait for each other.
 func (z *tokenizer) touch(spans []chunkSpan) uint64 {
 	for k := range spans {
-		switch h := spans[k].h; {
-		case spans[k].end < 0:
-		case spans[k].word:
-			spans[k].wv = z.words.shards[h%cacheShards].t.Load()[slot(h)].Load()
+		switch sp := &spans[k]; {
+		case sp.end < 0:
+		case sp.word:
+			sp.wv = z.words.first(sp.h)
 		default:
-			spans[k].v = z.chunks.shards[h%cacheShards].t.Load()[slot(h)].Load()
+			sp.v = z.chunks.first(sp.h)
 		}
 	}
 	var sum uint64

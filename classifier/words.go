@@ -168,16 +168,17 @@ func (c *cache[T, P]) lookup(h uint64, key string, make func(string) P) (P, bool
 	return c.put(sh, h, key, make(strings.Clone(key))), true
 }
 
-// getBytes is get for a byte slice key; it copies the key only on a miss.
+// getBytes is get for a byte slice key; it copies the key only on a miss (lookup clones
+// it, and nothing else keeps it).
 func (c *cache[T, P]) getBytes(key []byte, make func(string) P) P {
-	h := maphash.Bytes(c.seed, key)
-	sh := &c.shards[h%cacheShards]
-	if v := find[T, P](sh.t.Load(), h, unsafe.String(unsafe.SliceData(key), len(key))); v != nil {
-		return v
-	}
-	c.misses.Add(1)
-	k := string(key)
-	return c.put(sh, h, k, make(k))
+	return c.getHashed(maphash.Bytes(c.seed, key), unsafe.String(unsafe.SliceData(key), len(key)), make)
+}
+
+// first returns the value in the first slot where a key of hash h would be, nil when it
+// is empty: the value of that key, or another one's. Reading it ahead of a lookup brings
+// the slot and the value into the processor's cache.
+func (c *cache[T, P]) first(h uint64) P {
+	return P(c.shards[h%cacheShards].t.Load()[slot(h)].Load())
 }
 
 // slot is where a key of hash h starts its run in a shard's table.
